@@ -1,0 +1,5 @@
+import sys
+
+from ssdwizard.cli import main
+
+sys.exit(main())

@@ -1,0 +1,213 @@
+"""Command line: argument parsing, headless mode and exit codes (DESIGN §3.3).
+
+Errors a person can act on get one line on stderr (plus the usage where it helps) and exit 3,
+never a traceback. The TUI is imported lazily, so a headless run never loads Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from ssdwizard import __version__
+from ssdwizard.data import DEFAULT_DEMO, demo_profiles
+from ssdwizard.report import RENDERERS, Machine, Report, exit_code, render_text
+from ssdwizard.runner import run_steps
+from ssdwizard.steps import STEP_IDS, STEPS
+from ssdwizard.steps.base import ProbeContext
+from ssdwizard.steps.disks import unknown_chosen_disks
+from ssdwizard.system import LiveSystem, ProfileError, ProfileSystem, RecordingSystem, System
+
+EXIT_COULD_NOT_RUN = 3
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """A bad argument: one line for the admin, shown with the usage."""
+
+
+class CannotRun(Exception):
+    """The run cannot start or finish (unreadable profile, output not writable); no usage."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="ssdwizard",
+        description="Walks this server's storage through a proven SSD tuning guide: disks, AHCI, SATA link, "
+        "TRIM, filesystem, mount options, I/O scheduler, the Ceph librbd cache and Proxmox migration.",
+        epilog="Exit codes (headless): 0 ok, 1 warning, 2 failure, 3 could not run.",
+    )
+    parser.add_argument("--version", action="version", version=f"ssdwizard {__version__}")
+    mode = parser.add_argument_group("headless mode")
+    mode.add_argument("--headless", action="store_true", help="no screen: print a report (for scripts, monitoring, fleets)")
+    mode.add_argument("--report", action="store_true", help="print the report of every step (the default headless action)")
+    mode.add_argument("--format", choices=sorted(RENDERERS), default="text", help="report format (default: text)")
+    mode.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    mode.add_argument("--steps", metavar="ID[,ID]", help=f"only these steps ({', '.join(STEP_IDS)})")
+    mode.add_argument("--disk", metavar="NAME[,NAME]", help="the disks the later steps focus on (default: every SSD)")
+    machine = parser.add_argument_group("which machine")
+    where = machine.add_mutually_exclusive_group()
+    where.add_argument("--machine", metavar="DIR", help="replay a recorded machine profile instead of this machine")
+    where.add_argument("--demo", metavar="NAME", nargs="?", const=DEFAULT_DEMO,
+                       help=f"replay a bundled demo profile (default {DEFAULT_DEMO}; 'list' lists them)")
+    where.add_argument("--record", metavar="DIR", help="record this machine as a profile in DIR (for a bug report)")
+    return parser
+
+
+def _split_ids(value: str, what: str) -> tuple[str, ...]:
+    ids = tuple(part.strip() for part in value.split(",") if part.strip())
+    if not ids:
+        raise UsageError(f"{what} needs at least one name")
+    return ids
+
+
+def _chosen_steps(value: str | None):
+    if value is None:
+        return STEPS
+    wanted = _split_ids(value, "--steps")
+    unknown = [s for s in wanted if s not in STEP_IDS]
+    if unknown:
+        raise UsageError(f"unknown step id {', '.join(repr(u) for u in unknown)} (steps: {', '.join(STEP_IDS)})")
+    return tuple(step for step in STEPS if step.id in wanted)
+
+
+def _demo_dir(name: str) -> Path:
+    found = {p.name: p for p in demo_profiles()}
+    if name not in found:
+        raise UsageError(f"no demo profile {name!r} (demo profiles: {', '.join(found) or 'none installed'})")
+    return found[name]
+
+
+def _list_demos(out: TextIO) -> int:
+    for path in demo_profiles():
+        try:
+            system = ProfileSystem(path)
+        except ProfileError as exc:
+            out.write(f"{path.name}  (broken: {exc})\n")
+            continue
+        first = system.description.strip().split(". ")[0].rstrip(".")
+        default = " (default)" if path.name == DEFAULT_DEMO else ""
+        out.write(f"{path.name}{default}\n    {first}.\n")
+    return 0
+
+
+def _open_system(args: argparse.Namespace) -> System:
+    try:
+        if args.machine:
+            return ProfileSystem(args.machine)
+        if args.demo:
+            return ProfileSystem(_demo_dir(args.demo))
+    except ProfileError as exc:
+        raise CannotRun(f"cannot replay the profile: {exc}") from None
+    if args.record:
+        return RecordingSystem(LiveSystem())
+    return LiveSystem()
+
+
+def _machine(ctx: ProbeContext) -> Machine:
+    return Machine(
+        hostname=ctx.read_value("/proc/sys/kernel/hostname"),
+        kernel=ctx.read_value("/proc/sys/kernel/osrelease"),
+        profile=ctx.system.profile_name,
+    )
+
+
+def _wants_unicode(stream: TextIO) -> bool:
+    """Status marks in Unicode only where the terminal can show them: Python runs in UTF-8 mode
+    on a C locale, so the stream's encoding alone does not tell; the locale the admin set does."""
+    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+    if encoding != "utf8":
+        return False
+    for name in ("LC_ALL", "LC_CTYPE", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            return "utf8" in value.lower().replace("-", "")
+    return False
+
+
+def _write_output(text: str, path: str) -> None:
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CannotRun(f"cannot write the report to {path}: {exc.strerror or exc}") from None
+
+
+def _record(system: RecordingSystem, ctx: ProbeContext, directory: str, out: TextIO) -> None:
+    target = Path(directory)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise CannotRun(f"{directory} exists and is not an empty directory; choose a new one")
+    machine = _machine(ctx)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    name = machine.hostname or "recorded"
+    description = (f"Recorded on {name} (kernel {machine.kernel or 'unknown'}) by ssdwizard {__version__} "
+                   f"on {stamp}. Sources: this machine's own command outputs and files.")
+    try:
+        system.save(target, name, description)
+    except OSError as exc:
+        raise CannotRun(f"cannot write the profile to {directory}: {exc.strerror or exc}") from None
+    out.write(f"Recorded this machine to {directory}. Replay it with: ssdwizard --headless --report --machine {directory}\n"
+              "It holds serial numbers and hostnames: look through it before you attach it to a bug report.\n")
+
+
+def run(argv: list[str] | None, out: TextIO, err: TextIO) -> int:
+    args = build_parser().parse_args(argv)
+    if args.demo == "list":
+        return _list_demos(out)
+    steps = _chosen_steps(args.steps)
+    chosen = _split_ids(args.disk, "--disk") if args.disk is not None else None
+    if not args.headless and not args.record:
+        raise UsageError("the interactive wizard is not part of this version yet: add --headless --report")
+    system = _open_system(args)
+    ctx = ProbeContext(system, chosen_disks=chosen)
+    results = run_steps(steps, ctx)
+    unknown = unknown_chosen_disks(ctx)
+    if unknown:
+        raise UsageError(f"--disk {', '.join(unknown)}: no such disk on this machine")
+    if args.record:
+        assert isinstance(system, RecordingSystem)
+        _record(system, ctx, args.record, err if args.headless else out)
+        if not args.headless:
+            return 0
+    report = Report(_machine(ctx), tuple(results))
+    if args.output:
+        text = RENDERERS[args.format](report)
+        _write_output(text, args.output)
+    elif args.format == "text":
+        out.write(render_text(report, unicode=_wants_unicode(out)))
+    else:
+        out.write(RENDERERS[args.format](report))
+    return exit_code(report.status)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The console script. Never lets a traceback reach the admin."""
+    parser_usage = build_parser().format_usage()
+    try:
+        return run(argv, sys.stdout, sys.stderr)
+    except UsageError as exc:
+        sys.stderr.write(f"ssdwizard: {exc}\n{parser_usage}")
+        return EXIT_COULD_NOT_RUN
+    except CannotRun as exc:
+        sys.stderr.write(f"ssdwizard: {exc}\n")
+        return EXIT_COULD_NOT_RUN
+    except KeyboardInterrupt:
+        sys.stderr.write("ssdwizard: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (| head): not an error worth a message.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_COULD_NOT_RUN
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        sys.stderr.write(f"ssdwizard: internal error: {type(exc).__name__}: {exc}\n"
+                         "Please report it, with a recorded profile (ssdwizard --record DIR) if you can.\n")
+        return EXIT_COULD_NOT_RUN

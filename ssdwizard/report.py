@@ -1,0 +1,170 @@
+"""Step results → a report: aligned text for a terminal, Markdown, or JSON (DESIGN §3.2).
+
+Plain data in, strings out: no Textual or Rich here, so headless runs start fast and work
+where a TUI cannot.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from dataclasses import dataclass
+from typing import Any
+
+from ssdwizard import __version__
+from ssdwizard.steps.base import Finding, Status, StepResult
+
+SCHEMA = 1
+TEXT_WIDTH = 100
+
+UNICODE_MARKS = {Status.OK: "✔", Status.SKIP: "○", Status.WARN: "⚠", Status.FAIL: "✖", Status.ERROR: "‼"}
+ASCII_MARKS = {Status.OK: "+", Status.SKIP: "-", Status.WARN: "!", Status.FAIL: "x", Status.ERROR: "#"}
+
+
+@dataclass(frozen=True)
+class Machine:
+    hostname: str | None
+    kernel: str | None
+    profile: str | None
+
+
+@dataclass(frozen=True)
+class Report:
+    machine: Machine
+    results: tuple[StepResult, ...]
+
+    @property
+    def status(self) -> Status:
+        return Status.worst([r.status for r in self.results])
+
+
+def exit_code(status: Status) -> int:
+    """The monitoring-plugin convention (DESIGN §3.3): 0 ok/skip, 1 warn, 2 fail, 3 could not run."""
+    return {Status.OK: 0, Status.SKIP: 0, Status.WARN: 1, Status.FAIL: 2, Status.ERROR: 3}[status]
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    """The JSON report, schema 1 (DESIGN §3.2)."""
+    return {
+        "tool": "ssdwizard",
+        "version": __version__,
+        "schema": SCHEMA,
+        "machine": {
+            "hostname": report.machine.hostname,
+            "kernel": report.machine.kernel,
+            "profile": report.machine.profile,
+        },
+        "status": report.status.value,
+        "steps": [
+            {
+                "id": r.id,
+                "title": r.title,
+                "status": r.status.value,
+                "summary": r.summary,
+                "findings": [
+                    {
+                        "status": f.status.value,
+                        "subject": f.subject,
+                        "message": f.message,
+                        "advice": f.advice,
+                        "evidence": [{"source": e.source, "excerpt": e.excerpt} for e in f.evidence],
+                    }
+                    for f in r.findings
+                ],
+                "facts": r.facts,
+                "plan": None,
+            }
+            for r in report.results
+        ],
+    }
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def _mark(status: Status, unicode: bool) -> str:
+    return f"{(UNICODE_MARKS if unicode else ASCII_MARKS)[status]} {status.value}"
+
+
+def _header_line(report: Report) -> str:
+    machine = report.machine
+    parts = [f"ssdwizard {__version__}", machine.hostname or "unknown host"]
+    if machine.kernel:
+        parts.append(f"kernel {machine.kernel}")
+    if machine.profile:
+        parts.append(f"profile {machine.profile}")
+    return " · ".join(parts)
+
+
+def _wrap(text: str, first: str, rest: str) -> list[str]:
+    return textwrap.wrap(text, TEXT_WIDTH, initial_indent=first, subsequent_indent=rest,
+                         break_long_words=False, break_on_hyphens=False) or [first.rstrip()]
+
+
+def _finding_lines(finding: Finding, subject_width: int, unicode: bool) -> list[str]:
+    mark = (UNICODE_MARKS if unicode else ASCII_MARKS)[finding.status]
+    head = f"  {mark} {finding.subject.ljust(subject_width)}  "
+    pad = " " * len(head)
+    lines = _wrap(finding.message, head, pad)
+    arrow = "→" if unicode else "->"
+    if finding.advice:
+        lines += _wrap(finding.advice, f"{pad}{arrow} ", f"{pad}   ")
+    for evidence in finding.evidence:
+        excerpt = evidence.excerpt.strip().splitlines()
+        label = f"{pad}[{evidence.source}]"
+        if len(excerpt) == 1 and len(label) + len(excerpt[0]) < TEXT_WIDTH:
+            lines.append(f"{label} {excerpt[0]}")
+        else:
+            lines.append(label)
+            lines += [f"{pad}  {line}" for line in excerpt[:12]]
+    return lines
+
+
+def render_text(report: Report, unicode: bool = True) -> str:
+    """A report a person reads in a terminal: an overview table, then each step's findings."""
+    sep = " · " if unicode else " - "
+    lines = [_header_line(report).replace(" · ", sep), f"Overall: {_mark(report.status, unicode)}", ""]
+    title_width = max((len(r.title) for r in report.results), default=5)
+    status_width = max(len(_mark(s, unicode)) for s in Status)
+    for number, result in enumerate(report.results, start=1):
+        lines.append(f"{number:>2}  {result.title.ljust(title_width)}  {_mark(result.status, unicode).ljust(status_width)}  "
+                     f"{result.summary}")
+    for number, result in enumerate(report.results, start=1):
+        lines += ["", f"{number}. {result.title}: {_mark(result.status, unicode)}"]
+        lines += _wrap(result.summary, "  ", "  ")
+        subject_width = min(max((len(f.subject) for f in result.findings), default=0), 16)
+        for finding in result.findings:
+            lines += _finding_lines(finding, subject_width, unicode)
+    text = "\n".join(lines) + "\n"
+    return text if unicode else text.encode("ascii", "replace").decode("ascii")
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: Report) -> str:
+    """A report to paste into a ticket or a wiki."""
+    machine = report.machine
+    lines = [f"# ssdwizard report: {machine.hostname or 'unknown host'}", ""]
+    lines.append(f"ssdwizard {__version__}, kernel {machine.kernel or 'unknown'}"
+                 + (f", profile `{machine.profile}`" if machine.profile else "")
+                 + f". Overall: **{report.status.value}**.")
+    lines += ["", "| # | step | status | summary |", "|---|---|---|---|"]
+    for number, result in enumerate(report.results, start=1):
+        lines.append(f"| {number} | {result.title} | {_mark(result.status, True)} | {_md_escape(result.summary)} |")
+    for number, result in enumerate(report.results, start=1):
+        lines += ["", f"## {number}. {result.title}: {result.status.value}", "", result.summary, ""]
+        for finding in result.findings:
+            lines.append(f"- {_mark(finding.status, True)} **{finding.subject}**: {finding.message}")
+            if finding.advice:
+                lines.append(f"  - Advice: {finding.advice}")
+            for evidence in finding.evidence:
+                lines.append(f"  - Evidence from `{evidence.source}`:")
+                if evidence.excerpt.strip():
+                    lines += ["", "    ```", *(f"    {line}" for line in evidence.excerpt.strip().splitlines()), "    ```", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+RENDERERS = {"text": render_text, "markdown": render_markdown, "json": render_json}

@@ -1,0 +1,20 @@
+"""The guide's steps, in the guide's order: the one place that order lives.
+
+Screens, report and CLI all iterate :data:`STEPS`; adding a step is adding a module and one
+entry here. The ids are public (DESIGN §1): reports and ``--steps`` use them.
+"""
+
+from __future__ import annotations
+
+from ssdwizard.steps import disks
+from ssdwizard.steps.base import Step
+
+STEPS: tuple[Step, ...] = (
+    Step(disks.ID, disks.TITLE, disks.probe),
+)
+
+STEP_IDS: tuple[str, ...] = tuple(step.id for step in STEPS)
+
+
+def step_by_id(step_id: str) -> Step:
+    return next(step for step in STEPS if step.id == step_id)

@@ -1,0 +1,133 @@
+"""The step model: what a probe returns, and what it is given.
+
+A step is a ``probe(context) -> StepResult`` (reads, never writes). Results are plain data,
+so the text/markdown/JSON report and the screens all show the same thing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, TypeVar
+
+from ssdwizard.system import CommandResult, System
+
+T = TypeVar("T")
+
+
+class Status(str, Enum):
+    """A step's or a finding's verdict. ``error`` means the probe itself broke."""
+
+    OK = "ok"
+    SKIP = "skip"
+    WARN = "warn"
+    FAIL = "fail"
+    ERROR = "error"
+
+    @property
+    def severity(self) -> int:
+        return _SEVERITY[self]
+
+    @classmethod
+    def worst(cls, statuses: list[Status] | tuple[Status, ...], default: Status | None = None) -> Status:
+        """The most severe of ``statuses`` (``default``, else ok, when there are none)."""
+        if not statuses:
+            return default or cls.OK
+        return max(statuses, key=lambda s: s.severity)
+
+
+# skip ranks with ok: "not applicable here" is not a problem (DESIGN §3.3 exit codes).
+_SEVERITY = {Status.OK: 0, Status.SKIP: 0, Status.WARN: 1, Status.FAIL: 2, Status.ERROR: 3}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where a finding came from: the command or file, and the lines that decided it."""
+
+    source: str
+    excerpt: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    status: Status
+    subject: str
+    message: str
+    advice: str = ""
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class StepResult:
+    id: str
+    title: str
+    status: Status
+    summary: str
+    findings: tuple[Finding, ...] = ()
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+class ProbeContext:
+    """What every probe is given: the machine, the admin's choices, and a shared cache.
+
+    The cache makes each command run (and each file read) once per report however many
+    steps ask for it, also when steps probe concurrently: a second asker waits for the
+    first one's answer instead of running the command again.
+    """
+
+    def __init__(self, system: System, chosen_disks: tuple[str, ...] | None = None) -> None:
+        self.system = system
+        self.chosen_disks = chosen_disks
+        self._values: dict[tuple, Any] = {}
+        self._locks: dict[tuple, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def once(self, key: tuple, compute: Callable[[], T]) -> T:
+        """``compute()`` the first time ``key`` is asked for; the same value after that."""
+        with self._guard:
+            if key in self._values:
+                return self._values[key]
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._guard:
+                if key in self._values:
+                    return self._values[key]
+            value = compute()
+            with self._guard:
+                self._values[key] = value
+            return value
+
+    def run(self, argv: list[str] | tuple[str, ...], timeout: float | None = None) -> CommandResult:
+        argv = tuple(argv)
+        return self.once(("run", argv), lambda: self.system.run(argv, timeout))
+
+    def read_text(self, path: str) -> str | None:
+        return self.once(("read", path), lambda: self.system.read_text(path))
+
+    def read_value(self, path: str) -> str | None:
+        """A one-value file (sysfs) stripped of its newline; None when absent."""
+        text = self.read_text(path)
+        return None if text is None else text.strip()
+
+    def listdir(self, path: str) -> list[str]:
+        return self.once(("listdir", path), lambda: self.system.listdir(path))
+
+    def readlink(self, path: str) -> str | None:
+        return self.once(("readlink", path), lambda: self.system.readlink(path))
+
+    def realpath(self, path: str) -> str:
+        return self.once(("realpath", path), lambda: self.system.realpath(path))
+
+
+Probe = Callable[[ProbeContext], StepResult]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One screen of the guide: its fixed id and title, and the probe behind it."""
+
+    id: str
+    title: str
+    probe: Probe

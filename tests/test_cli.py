@@ -1,0 +1,110 @@
+"""The command line: every error path ends in one clear line and exit 3, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import FIXTURES
+from ssdwizard.cli import main
+
+DEV_VM = str(FIXTURES / "profiles" / "dev-vm-lsblk")
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--headless", "--format", "yaml"], "invalid choice: 'yaml'"),
+        (["--headless", "--steps", "disks,nope"], "unknown step id 'nope'"),
+        (["--headless", "--steps", ","], "--steps needs at least one name"),
+        (["--headless", "--bogus"], "unrecognized arguments: --bogus"),
+        (["--headless", "--demo", "no-such-demo"], "no demo profile 'no-such-demo'"),
+        (["--headless", "--machine", DEV_VM, "--demo"], "not allowed with argument"),
+        (["--headless", "--machine", DEV_VM, "--disk", "sdz"], "--disk sdz: no such disk"),
+        (["--machine", DEV_VM], "the interactive wizard is not part of this version yet"),
+    ],
+)
+def test_usage_errors_print_one_line_and_the_usage(capsys, argv, message):
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 3
+    assert out == ""
+    first, *rest = err.splitlines()
+    assert first.startswith("ssdwizard: ") and message in first
+    assert rest and rest[0].startswith("usage: ssdwizard")
+    assert "Traceback" not in err
+
+
+def test_missing_profile_is_one_line_and_exit_3(capsys, tmp_path):
+    code, out, err = run_cli(capsys, "--headless", "--report", "--machine", str(tmp_path / "gone"))
+    assert (code, out) == (3, "")
+    assert err == f"ssdwizard: cannot replay the profile: {tmp_path / 'gone'}: no such profile directory\n"
+
+
+def test_garbled_profile_is_one_line_and_exit_3(capsys, tmp_path):
+    (tmp_path / "profile.toml").write_text("[[command]\nargv = ")
+    code, _, err = run_cli(capsys, "--headless", "--machine", str(tmp_path))
+    assert code == 3 and err.startswith("ssdwizard: cannot replay the profile:") and "not valid TOML" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_truncated_command_output_file_is_one_line_and_exit_3(capsys, tmp_path):
+    (tmp_path / "profile.toml").write_text('[[command]]\nargv = ["lsblk"]\nstdout = "commands/lsblk.json"\n')
+    code, _, err = run_cli(capsys, "--headless", "--machine", str(tmp_path))
+    assert code == 3 and "cannot read stdout file commands/lsblk.json" in err
+
+
+def test_unwritable_output_is_one_line_and_exit_3(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "--headless", "--machine", DEV_VM, "--output", str(tmp_path / "no" / "dir" / "r.txt"))
+    assert code == 3 and err.startswith("ssdwizard: cannot write the report to") and "No such file" in err
+
+
+def test_output_file_gets_the_report_and_stdout_stays_empty(capsys, tmp_path):
+    target = tmp_path / "report.json"
+    code, out, _ = run_cli(capsys, "--headless", "--machine", DEV_VM, "--format", "json", "--output", str(target))
+    assert out == ""
+    report = json.loads(target.read_text())
+    assert report["steps"][0]["id"] == "disks" and code == 1  # the virtio disk's rotational=1 is a warning
+
+
+def test_exit_code_follows_the_worst_status(capsys, make_profile):
+    # A machine with no disks at all: the disks step skips, and skip counts as ok.
+    code, out, _ = run_cli(capsys, "--headless", "--machine", str(make_profile()), "--format", "json")
+    assert code == 0 and json.loads(out)["steps"][0]["status"] == "skip"
+
+
+def test_record_refuses_a_directory_that_holds_something(capsys, tmp_path):
+    (tmp_path / "keep.txt").write_text("mine")
+    code, _, err = run_cli(capsys, "--record", str(tmp_path))
+    assert code == 3 and "exists and is not an empty directory" in err
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_demo_list_names_every_bundled_profile(capsys):
+    code, out, _ = run_cli(capsys, "--demo", "list")
+    assert code == 0
+    assert out.splitlines()[0] == "pve-ceph-node (default)"
+    for name in ("nvme-workstation", "legacy-ide"):
+        assert name in out
+
+
+def test_a_broken_probe_is_an_error_step_and_exit_3(capsys, monkeypatch):
+    import ssdwizard.steps.disks as disks
+
+    monkeypatch.setattr(disks, "_probe_inventory", lambda ctx: 1 / 0)
+    code, out, _ = run_cli(capsys, "--headless", "--machine", DEV_VM, "--format", "json")
+    step = json.loads(out)["steps"][0]
+    assert code == 3 and step["status"] == "error" and "ZeroDivisionError" in step["summary"]
+
+
+def test_the_console_entry_point_runs_as_a_module():
+    done = subprocess.run([sys.executable, "-m", "ssdwizard", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("ssdwizard ")
