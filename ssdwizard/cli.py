@@ -18,8 +18,8 @@ from ssdwizard.data import DEFAULT_DEMO, demo_profiles
 from ssdwizard.report import RENDERERS, Machine, Report, exit_code, render_text
 from ssdwizard.runner import run_steps
 from ssdwizard.steps import STEP_IDS, STEPS
-from ssdwizard.steps.base import ProbeContext
-from ssdwizard.steps.disks import unknown_chosen_disks
+from ssdwizard.steps.base import DEFAULT_JOBS, ProbeContext
+from ssdwizard.steps.inventory import unknown_chosen_disks
 from ssdwizard.system import LiveSystem, ProfileError, ProfileSystem, RecordingSystem, System
 
 EXIT_COULD_NOT_RUN = 3
@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
     mode.add_argument("--steps", metavar="ID[,ID]", help=f"only these steps ({', '.join(STEP_IDS)})")
     mode.add_argument("--disk", metavar="NAME[,NAME]", help="the disks the later steps focus on (default: every SSD)")
+    mode.add_argument("--jobs", metavar="N", type=_positive_int, default=DEFAULT_JOBS,
+                      help=f"commands the probes may run at once (default {DEFAULT_JOBS}; 1 runs one at a time)")
     machine = parser.add_argument_group("which machine")
     where = machine.add_mutually_exclusive_group()
     where.add_argument("--machine", metavar="DIR", help="replay a recorded machine profile instead of this machine")
@@ -61,6 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"replay a bundled demo profile (default {DEFAULT_DEMO}; 'list' lists them)")
     where.add_argument("--record", metavar="DIR", help="record this machine as a profile in DIR (for a bug report)")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _split_ids(value: str, what: str) -> tuple[str, ...]:
@@ -167,8 +179,11 @@ def run(argv: list[str] | None, out: TextIO, err: TextIO) -> int:
     if not args.headless and not args.record:
         raise UsageError("the interactive wizard is not part of this version yet: add --headless --report")
     system = _open_system(args)
-    ctx = ProbeContext(system, chosen_disks=chosen)
-    results = run_steps(steps, ctx)
+    ctx = ProbeContext(system, chosen_disks=chosen, jobs=args.jobs)
+    try:
+        results = run_steps(steps, ctx)
+    finally:
+        ctx.close()
     unknown = unknown_chosen_disks(ctx)
     if unknown:
         raise UsageError(f"--disk {', '.join(unknown)}: no such disk on this machine")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status, Step, StepResult
 
@@ -26,4 +27,10 @@ def run_step(step: Step, ctx: ProbeContext) -> StepResult:
 
 
 def run_steps(steps: Iterable[Step], ctx: ProbeContext) -> list[StepResult]:
-    return [run_step(step, ctx) for step in steps]
+    """Every probe at once (each in its own thread: they mostly wait on commands), results in
+    the guide's order. Commands two steps share run once: the context caches them."""
+    steps = list(steps)
+    if ctx.jobs == 1 or len(steps) == 1:
+        return [run_step(step, ctx) for step in steps]
+    with ThreadPoolExecutor(max_workers=len(steps), thread_name_prefix="probe-step") as pool:
+        return list(pool.map(lambda step: run_step(step, ctx), steps))

@@ -27,6 +27,8 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
         (["--headless", "--steps", "disks,nope"], "unknown step id 'nope'"),
         (["--headless", "--steps", ","], "--steps needs at least one name"),
         (["--headless", "--bogus"], "unrecognized arguments: --bogus"),
+        (["--headless", "--jobs", "0"], "must be at least 1, got 0"),
+        (["--headless", "--jobs", "many"], "not a whole number: 'many'"),
         (["--headless", "--demo", "no-such-demo"], "no demo profile 'no-such-demo'"),
         (["--headless", "--machine", DEV_VM, "--demo"], "not allowed with argument"),
         (["--headless", "--machine", DEV_VM, "--disk", "sdz"], "--disk sdz: no such disk"),
@@ -97,7 +99,7 @@ def test_demo_list_names_every_bundled_profile(capsys):
 
 
 def test_a_broken_probe_is_an_error_step_and_exit_3(capsys, monkeypatch):
-    import ssdwizard.steps.disks as disks
+    import ssdwizard.steps.inventory as disks
 
     monkeypatch.setattr(disks, "_probe_inventory", lambda ctx: 1 / 0)
     code, out, _ = run_cli(capsys, "--headless", "--machine", DEV_VM, "--format", "json")

@@ -7,7 +7,8 @@ so the text/markdown/JSON report and the screens all show the same thing.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, TypeVar
@@ -15,6 +16,10 @@ from typing import Any, TypeVar
 from ssdwizard.system import CommandResult, System
 
 T = TypeVar("T")
+
+# Commands at once: enough to hide per-disk latency on a big box, few enough not to storm a
+# struggling HBA with SMART queries.
+DEFAULT_JOBS = 16
 
 
 class Status(str, Enum):
@@ -77,12 +82,36 @@ class ProbeContext:
     first one's answer instead of running the command again.
     """
 
-    def __init__(self, system: System, chosen_disks: tuple[str, ...] | None = None) -> None:
+    def __init__(self, system: System, chosen_disks: tuple[str, ...] | None = None,
+                 jobs: int = DEFAULT_JOBS) -> None:
         self.system = system
         self.chosen_disks = chosen_disks
+        self.jobs = max(1, jobs)
         self._values: dict[tuple, Any] = {}
         self._locks: dict[tuple, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def prefetch(self, commands: Iterable[tuple[str, ...]]) -> None:
+        """Run these commands at once, at most ``jobs`` at a time, so that a probe asking for
+        one per disk waits for the slowest of them rather than for their sum. The answers land
+        in the cache; :meth:`run` then returns them."""
+        pending = [tuple(argv) for argv in commands]
+        if len(pending) <= 1 or self.jobs == 1:
+            for argv in pending:
+                self.run(argv)
+            return
+        with self._guard:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="probe-cmd")
+            pool = self._pool
+        for future in [pool.submit(self.run, argv) for argv in pending]:
+            future.result()
 
     def once(self, key: tuple, compute: Callable[[], T]) -> T:
         """``compute()`` the first time ``key`` is asked for; the same value after that."""

@@ -1,310 +1,59 @@
 """Step 1, ``disks``: which disks this machine has, and which ones the later steps tune.
 
 The guide says: choose the disk by IOPS per price and check its firmware. On a server that is
-already built, the first question is what is in it. lsblk knows model, transport, size and
-rotational in one call; where it is missing, sysfs knows nearly as much.
+already built, the first question is what is in it, and whether its firmware or the kernel's
+quirk list for its model says something about TRIM.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
-import humanize
-
-from ssdwizard.data import load_table
-from ssdwizard.parsers import ParseError
-from ssdwizard.parsers.lsblk import BlockDevice, parse_lsblk_json
-from ssdwizard.parsers.sysfs import SchedulerChoice, parse_flag, parse_int, parse_scheduler
-from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status, StepResult
+from ssdwizard.steps.base import Finding, ProbeContext, Status, StepResult
+from ssdwizard.steps.identity import DiskIdentity, disk_identities
+from ssdwizard.steps.inventory import TRANSPORT_LABELS, Disk, focus_disks, probe_inventory
+from ssdwizard.steps.links import sata_link
 
 ID = "disks"
 TITLE = "Disks"
-LSBLK_ARGV = ("lsblk", "--json", "--bytes", "--output-all")
-SYS_BLOCK = "/sys/block"
-
-# Not disks: loop/ram/zram are memory or files, dm/md are stacks on top of disks, sr is an
-# optical drive, nbd/rbd/drbd are network devices (an RBD image is Ceph's disk, tuned by the
-# ceph step), mmcblkNbootN/rpmb are hardware partitions of an eMMC.
-_NOT_A_DISK = re.compile(r"^(loop|ram|zram|dm-|md|sr|fd|nbd|rbd|drbd)\d*|^mmcblk\d+(boot\d+|rpmb)$")
-_SECTOR = 512  # /sys/block/*/size counts 512-byte units whatever the disk's sector size
-_TRANSPORT_BY_NAME = (("nvme", "nvme"), ("vd", "virtio"), ("mmcblk", "mmc"), ("xvd", "xen"))
-# Path pieces of /sys/block/NAME's real path, in the order that decides: a USB bridge to a
-# SATA disk has both usb and ata in it, and it is the USB that matters.
-_TRANSPORT_BY_SYSFS_PATH = (("/usb", "usb"), ("/virtio", "virtio"), ("/nvme/", "nvme"), ("/mmc_host/", "mmc"),
-                            ("/end_device-", "sas"), ("/ata", "sata"), ("/xen/", "xen"))
-VIRTUAL_TRANSPORTS = frozenset({"virtio", "xen"})
-TRANSPORT_LABELS = {"sata": "SATA", "sas": "SAS", "nvme": "NVMe", "usb": "USB", "mmc": "MMC", "ata": "PATA",
-                    "virtio": "virtio", "xen": "Xen", "fc": "Fibre Channel", "iscsi": "iSCSI"}
 
 
-@dataclass(frozen=True)
-class Disk:
-    """A whole disk as the later steps see it; None where the machine did not say."""
-
-    name: str
-    path: str
-    model: str | None
-    serial: str | None
-    firmware: str | None
-    size_bytes: int | None
-    transport: str | None
-    rotational: bool | None
-    ssd: bool | None
-    trim_supported: bool | None
-    scheduler: str | None
-    schedulers: tuple[str, ...]
-    source: str
-    evidence: Evidence
-
-    @property
-    def virtual(self) -> bool:
-        return self.transport in VIRTUAL_TRANSPORTS
-
-    @property
-    def kind(self) -> str:
-        """SSD, HDD, or a word for what is not known."""
-        if self.ssd is True:
-            return "NVMe SSD" if self.transport == "nvme" else "SSD"
-        if self.ssd is False:
-            return "HDD"
-        return "virtual disk" if self.virtual else "unknown medium"
-
-    @property
-    def size_text(self) -> str:
-        # Decimal units, as disk vendors label their products ("500 GB").
-        return "size unknown" if self.size_bytes is None else humanize.naturalsize(self.size_bytes)
-
-    def facts(self) -> dict[str, Any]:
-        """The disk as DESIGN §3.2 lists it; the fields later steps fill stay null until then."""
-        return {
-            "name": self.name,
-            "path": self.path,
-            "model": self.model,
-            "serial": self.serial,
-            "firmware": self.firmware,
-            "size_bytes": self.size_bytes,
-            "transport": self.transport,
-            "rotational": self.rotational,
-            "ssd": self.ssd,
-            "trim_supported": self.trim_supported,
-            "sata_max_gbps": None,
-            "sata_link_gbps": None,
-            "scheduler": self.scheduler,
-            "schedulers": list(self.schedulers),
-            "quirks": None,
-            "firmware_warnings": None,
-        }
+def disk_facts(disk: Disk, identity: DiskIdentity | None, link_gbps: float | None) -> dict[str, Any]:
+    """A disk as DESIGN §3.2 lists it. TRIM: the disk's own word first, the block layer's after."""
+    own_trim = identity.trim_supported if identity else None
+    return {
+        "name": disk.name,
+        "path": disk.path,
+        "model": identity.model if identity else disk.model,
+        "serial": disk.serial or (identity.smartctl.serial_number if identity and identity.smartctl else None),
+        "firmware": identity.firmware if identity else disk.firmware,
+        "size_bytes": disk.size_bytes,
+        "transport": disk.transport,
+        "rotational": disk.rotational,
+        "ssd": disk.ssd,
+        "trim_supported": own_trim if own_trim is not None else disk.trim_supported,
+        "sata_max_gbps": identity.sata_max_gbps if identity else None,
+        "sata_link_gbps": link_gbps,
+        "scheduler": disk.scheduler,
+        "schedulers": list(disk.schedulers),
+        "quirks": None,
+        "firmware_warnings": None,
+    }
 
 
-@dataclass(frozen=True)
-class Inventory:
-    """What the disks probe found; the later steps start from it."""
-
-    disks: tuple[Disk, ...]
-    source: str
-    notes: tuple[Finding, ...] = field(default=())
-
-    def by_name(self, name: str) -> Disk | None:
-        return next((d for d in self.disks if d.name == name), None)
-
-
-@cache
-def _flash_patterns() -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(row["pattern"], re.IGNORECASE) for row in load_table("flash_models")["model"])
-
-
-def looks_like_flash(model: str | None) -> bool:
-    return bool(model) and any(p.search(model) for p in _flash_patterns())
-
-
-def _judge_ssd(rotational: bool | None, model: str | None, transport: str | None) -> bool | None:
-    """Whether the medium is flash. rotational=0 is trusted; rotational=1 is not trusted on a
-    virtual disk (the guest cannot see the host's medium) nor when the model names flash."""
-    if rotational is False:
-        return True
-    if looks_like_flash(model):
-        return True
-    if transport in VIRTUAL_TRANSPORTS:
-        return None
-    return False if rotational is True else None
-
-
-def _transport_from_name(name: str) -> str | None:
-    return next((t for prefix, t in _TRANSPORT_BY_NAME if name.startswith(prefix)), None)
-
-
-def _transport(device: BlockDevice) -> str | None:
-    if device.transport:
-        return device.transport
-    # lsblk leaves TRAN empty for virtio and mmc; its SUBSYSTEMS column still names them.
-    subsystems = (device.subsystems or "").split(":")
-    for candidate in ("virtio", "mmc", "nvme", "usb", "xen"):
-        if candidate in subsystems:
-            return candidate
-    return _transport_from_name(device.name)
-
-
-def _sysfs_scheduler(ctx: ProbeContext, name: str) -> SchedulerChoice | None:
-    text = ctx.read_text(f"{SYS_BLOCK}/{name}/queue/scheduler")
-    if text is None:
-        return None
-    try:
-        return parse_scheduler(text)
-    except ParseError:
-        return None
-
-
-def _sysfs_value(ctx: ProbeContext, name: str, relative: str) -> str | None:
-    return ctx.read_value(f"{SYS_BLOCK}/{name}/{relative}") or None
-
-
-def _lsblk_excerpt(device: BlockDevice) -> str:
-    """The columns that decided, as lsblk printed them."""
-    keys = ("name", "model", "serial", "rev", "tran", "subsystems", "rota", "size", "disc-max")
-    return json.dumps({k: device.raw[k] for k in keys if k in device.raw})
-
-
-def _disk_from_lsblk(ctx: ProbeContext, device: BlockDevice) -> Disk:
-    transport = _transport(device)
-    choice = _sysfs_scheduler(ctx, device.name)
-    # NVMe: lsblk may leave firmware and serial empty; the controller's sysfs has them.
-    firmware = device.revision or _sysfs_value(ctx, device.name, "device/firmware_rev")
-    serial = device.serial or _sysfs_value(ctx, device.name, "device/serial")
-    return Disk(
-        name=device.name,
-        path=device.path or f"/dev/{device.name}",
-        model=device.model,
-        serial=serial,
-        firmware=firmware,
-        size_bytes=device.size_bytes,
-        transport=transport,
-        rotational=device.rotational,
-        ssd=_judge_ssd(device.rotational, device.model, transport),
-        trim_supported=None if device.discard_max_bytes is None else device.discard_max_bytes > 0,
-        scheduler=choice.current if choice else device.scheduler,
-        schedulers=choice.available if choice else (),
-        source="lsblk",
-        evidence=Evidence(" ".join(LSBLK_ARGV), _lsblk_excerpt(device)),
-    )
-
-
-def _disk_from_sysfs(ctx: ProbeContext, name: str) -> Disk:
-    def value(relative: str) -> str | None:
-        return _sysfs_value(ctx, name, relative)
-
-    def number(relative: str) -> int | None:
-        text = value(relative)
-        try:
-            return None if text is None else parse_int(text, relative)
-        except ParseError:
-            return None
-
-    rotational_text = value("queue/rotational")
-    try:
-        rotational = None if rotational_text is None else parse_flag(rotational_text, "queue/rotational")
-    except ParseError:
-        rotational = None
-    real = ctx.realpath(f"{SYS_BLOCK}/{name}")
-    transport = next((t for piece, t in _TRANSPORT_BY_SYSFS_PATH if piece in real), None) or _transport_from_name(name)
-    sectors = number("size")
-    discard_max = number("queue/discard_max_bytes")
-    model = value("device/model")
-    choice = _sysfs_scheduler(ctx, name)
-    return Disk(
-        name=name,
-        path=f"/dev/{name}",
-        model=model,
-        serial=value("device/serial"),
-        firmware=value("device/rev") or value("device/firmware_rev"),
-        size_bytes=None if sectors is None else sectors * _SECTOR,
-        transport=transport,
-        rotational=rotational,
-        ssd=_judge_ssd(rotational, model, transport),
-        trim_supported=None if discard_max is None else discard_max > 0,
-        scheduler=choice.current if choice else None,
-        schedulers=choice.available if choice else (),
-        source="sysfs",
-        evidence=Evidence(f"{SYS_BLOCK}/{name}/queue/rotational", f"{rotational_text} ({real})"),
-    )
-
-
-def _inventory_from_sysfs(ctx: ProbeContext, notes: list[Finding]) -> Inventory:
-    names = [n for n in ctx.listdir(SYS_BLOCK) if not _NOT_A_DISK.match(n)]
-    disks = []
-    for name in names:
-        disk = _disk_from_sysfs(ctx, name)
-        if disk.size_bytes == 0:
-            continue  # an empty card-reader slot or a disconnected device
-        disks.append(disk)
-    return Inventory(tuple(disks), "sysfs", tuple(notes))
-
-
-def probe_inventory(ctx: ProbeContext) -> Inventory:
-    """The disks of this machine, from lsblk, else from sysfs. Computed once per report."""
-    return ctx.once(("inventory",), lambda: _probe_inventory(ctx))
-
-
-def _probe_inventory(ctx: ProbeContext) -> Inventory:
-    result = ctx.run(LSBLK_ARGV)
-    notes: list[Finding] = []
-    if result.missing:
-        notes.append(Finding(Status.OK, "lsblk", "lsblk is not installed; the disks were read from sysfs.",
-                             "apt install util-linux (lsblk also shows serial numbers and discard limits).",
-                             (Evidence(result.command_line, result.stderr.strip()),)))
-        return _inventory_from_sysfs(ctx, notes)
-    if not result.ok:
-        why = "timed out" if result.timed_out else f"exited {result.exit_code}"
-        notes.append(Finding(Status.WARN, "lsblk", f"lsblk {why}; the disks were read from sysfs instead.",
-                             "Run the lsblk command by hand to see why it fails.",
-                             (Evidence(result.command_line, result.stderr.strip()[:400]),)))
-        return _inventory_from_sysfs(ctx, notes)
-    try:
-        devices = parse_lsblk_json(result.stdout)
-    except ParseError as exc:
-        notes.append(Finding(Status.WARN, "lsblk", f"lsblk printed something unexpected ({exc.message}); "
-                             "the disks were read from sysfs instead.", "",
-                             (Evidence(result.command_line, result.stdout[:200]),)))
-        return _inventory_from_sysfs(ctx, notes)
-    disks = tuple(
-        _disk_from_lsblk(ctx, d)
-        for d in devices
-        if d.type == "disk" and not _NOT_A_DISK.match(d.name) and d.size_bytes != 0
-    )
-    return Inventory(disks, "lsblk", tuple(notes))
-
-
-def focus_disks(ctx: ProbeContext) -> tuple[Disk, ...]:
-    """The disks the later steps tune: those chosen with --disk, else every SSD, and virtual
-    disks whose medium the guest cannot know (TRIM and scheduler advice still apply to them)."""
-    inventory = probe_inventory(ctx)
-    if ctx.chosen_disks is not None:
-        return tuple(d for d in inventory.disks if d.name in ctx.chosen_disks)
-    return tuple(d for d in inventory.disks if d.ssd is True or (d.ssd is None and d.virtual))
-
-
-def unknown_chosen_disks(ctx: ProbeContext) -> tuple[str, ...]:
-    """Names given with --disk that this machine does not have."""
-    if ctx.chosen_disks is None:
-        return ()
-    known = {d.name for d in probe_inventory(ctx).disks}
-    return tuple(n for n in ctx.chosen_disks if n not in known)
-
-
-def _describe(disk: Disk) -> str:
+def _describe(disk: Disk, identity: DiskIdentity | None) -> str:
     transport = TRANSPORT_LABELS.get(disk.transport or "", disk.transport or "transport unknown")
-    parts = [disk.model or "model unknown", transport, disk.kind, disk.size_text]
-    if disk.firmware:
-        parts.append(f"firmware {disk.firmware}")
+    model = (identity.model if identity else None) or disk.model or "model unknown"
+    parts = [model, transport, disk.kind, disk.size_text]
+    firmware = (identity.firmware if identity else None) or disk.firmware
+    if firmware:
+        parts.append(f"firmware {firmware}")
     return ", ".join(parts)
 
 
 def _misdetection(disk: Disk) -> Finding | None:
-    """rotational=1 where the medium is flash or not knowable: the kernel then picks an HDD
-    scheduler and tools skip TRIM-friendly defaults."""
+    """rotational=1 where the medium is flash or not knowable: the kernel then treats the disk
+    as spinning (scheduler defaults, no SSD-aware tuning in tools)."""
     if disk.rotational is not True:
         return None
     if disk.virtual:
@@ -338,11 +87,18 @@ def probe(ctx: ProbeContext) -> StepResult:
             "No disks visible: lsblk shows none and /sys/block has none (a container?).",
             tuple(findings), {"disks": []},
         )
+    identities = disk_identities(ctx, inventory.disks)
+    facts = []
     for disk in inventory.disks:
-        findings.append(Finding(Status.OK, disk.name, _describe(disk), "", (disk.evidence,)))
+        identity = identities.get(disk.name)
+        link = sata_link(ctx, disk, identity)
+        facts.append(disk_facts(disk, identity, link.gbps if link else None))
+        findings.append(Finding(Status.OK, disk.name, _describe(disk, identity), "",
+                                (disk.evidence, *(identity.evidence if identity else ()))))
         flagged = _misdetection(disk)
         if flagged:
             findings.append(flagged)
+    findings += _tool_notes(identities)
     focus = focus_disks(ctx)
     how = "chosen with --disk" if ctx.chosen_disks is not None else "every SSD and virtual disk"
     if focus:
@@ -351,12 +107,23 @@ def probe(ctx: ProbeContext) -> StepResult:
     else:
         findings.append(Finding(Status.OK, "focus", "No SSD found: the later steps have no disk to tune.",
                                 "If a disk is an SSD that the kernel reports as rotating, choose it with --disk NAME."))
-    counts = _count_kinds(inventory.disks)
-    summary = f"{len(inventory.disks)} disk{'s' if len(inventory.disks) != 1 else ''}: {counts}"
+    summary = f"{len(inventory.disks)} disk{'s' if len(inventory.disks) != 1 else ''}: {_count_kinds(inventory.disks)}"
     if focus:
         summary += f"; focus: {', '.join(d.name for d in focus)}"
     status = Status.worst([f.status for f in findings])
-    return StepResult(ID, TITLE, status, summary, tuple(findings), {"disks": [d.facts() for d in inventory.disks]})
+    return StepResult(ID, TITLE, status, summary, tuple(findings), {"disks": facts})
+
+
+def _tool_notes(identities: dict[str, DiskIdentity]) -> list[Finding]:
+    """One note per missing tool or refused query, not one per disk: the fix is the same."""
+    seen: dict[str, list[str]] = {}
+    for name, identity in identities.items():
+        for problem in identity.problems:
+            key = problem.replace(f"/dev/{name}", "/dev/…")
+            seen.setdefault(key, []).append(name)
+    return [Finding(Status.OK, ", ".join(names), problem.replace("/dev/…", f"/dev/{names[0]}") if len(names) == 1
+                    else problem, "The facts it would give stay unknown; the other sources still count.")
+            for problem, names in seen.items()]
 
 
 def _count_kinds(disks: tuple[Disk, ...]) -> str:

@@ -1,0 +1,521 @@
+"""The one door to the machine.
+
+Nothing else in ssdwizard runs a program or opens a system path: every probe takes a
+:class:`System` and asks it. That is what lets the same probes run on this machine
+(:class:`LiveSystem`), on a recorded machine profile (:class:`ProfileSystem`, DESIGN §3.1),
+and record a profile while they run (:class:`RecordingSystem`).
+
+Paths are always the machine's absolute paths (``/sys/block/sda/queue/scheduler``); a
+profile maps them below its ``root/`` folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - the package requires 3.11, tomli keeps older ones working
+    import tomli as tomllib
+
+DEFAULT_TIMEOUT_S = 10.0
+EXIT_NOT_FOUND = 127
+# Files larger than this are not read whole: nothing a probe needs is that big, and a
+# recording must not swallow a multi-gigabyte log by accident.
+MAX_READ_BYTES = 16 * 1024 * 1024
+# The environment programs run in: a fixed locale so that their output is the English,
+# dot-decimal text the parsers know, whatever the admin's locale is.
+COMMAND_ENV_OVERRIDES = {"LC_ALL": "C", "LANG": "C"}
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a program did: exit code and output, or that it is missing or timed out."""
+
+    argv: tuple[str, ...]
+    exit_code: int
+    stdout: str = ""
+    stderr: str = ""
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+    @property
+    def missing(self) -> bool:
+        """The program is not installed (exit 127, as a shell reports it)."""
+        return self.exit_code == EXIT_NOT_FOUND and not self.timed_out
+
+    @property
+    def command_line(self) -> str:
+        return " ".join(self.argv)
+
+
+class ProfileError(Exception):
+    """A machine profile is missing, unreadable or garbled; the message says which file."""
+
+
+class System:
+    """Everything a probe may ask of a machine. Subclasses answer from different places."""
+
+    #: The profile's name when replaying one, else None.
+    profile_name: str | None = None
+
+    def run(self, argv: list[str] | tuple[str, ...], timeout: float | None = None) -> CommandResult:
+        raise NotImplementedError  # abstract: each System answers differently
+
+    def read_text(self, path: str) -> str | None:
+        """The file's text, or None when it does not exist or cannot be read."""
+        raise NotImplementedError  # abstract
+
+    def listdir(self, path: str) -> list[str]:
+        """Sorted names in a directory; empty when it does not exist."""
+        raise NotImplementedError  # abstract
+
+    def exists(self, path: str) -> bool:
+        raise NotImplementedError  # abstract
+
+    def readlink(self, path: str) -> str | None:
+        """A symlink's target as stored, or None when the path is not a link."""
+        raise NotImplementedError  # abstract
+
+    def is_dir(self, path: str) -> bool:
+        """True for a directory (or a link to one)."""
+        raise NotImplementedError  # abstract
+
+    def realpath(self, path: str) -> str:
+        """The path with every link followed (as ``os.path.realpath`` would on the machine)."""
+        parts = PurePosixPath(path).parts[1:]
+        resolved = PurePosixPath("/")
+        hops = 0
+        pending = list(parts)
+        while pending:
+            name = pending.pop(0)
+            if name == "..":
+                resolved = resolved.parent
+                continue
+            if name in (".", ""):
+                continue
+            candidate = resolved / name
+            target = self.readlink(str(candidate))
+            if target is None:
+                resolved = candidate
+                continue
+            hops += 1
+            if hops > 40:  # a link loop; the kernel gives up at 40 too (ELOOP)
+                return str(candidate)
+            if target.startswith("/"):
+                resolved = PurePosixPath("/")
+            pending = list(PurePosixPath(target).parts[1 if target.startswith("/") else 0 :]) + pending
+        return str(resolved)
+
+
+def _decode(data: bytes) -> str:
+    # Tool output and sysfs are ASCII in practice; a model string with a stray byte must
+    # not stop a probe, so undecodable bytes become U+FFFD.
+    return data.decode("utf-8", errors="replace")
+
+
+def _read_file(path: str | Path) -> str | None:
+    """A file's text in modest chunks: procfs sysctl files answer a single huge read() with
+    ENOMEM, and a runaway file stops at MAX_READ_BYTES."""
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        with open(path, "rb") as handle:
+            while total < MAX_READ_BYTES:
+                chunk = handle.read(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+    except OSError:
+        return None
+    return _decode(b"".join(chunks))
+
+
+class LiveSystem(System):
+    """This machine. Commands run through ``sh`` with a timeout, in the C locale."""
+
+    def __init__(self, default_timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        self.default_timeout = default_timeout
+        self._env = {**os.environ, **COMMAND_ENV_OVERRIDES}
+
+    def run(self, argv: list[str] | tuple[str, ...], timeout: float | None = None) -> CommandResult:
+        # Imported here: sh costs ~50 ms to import, and a report replayed from a profile
+        # never runs a program.
+        import sh
+
+        argv = tuple(argv)
+        limit = self.default_timeout if timeout is None else timeout
+        try:
+            program = sh.Command(argv[0])
+        except sh.CommandNotFound:
+            return CommandResult(argv, EXIT_NOT_FOUND, "", f"{argv[0]}: command not found")
+        try:
+            done = program(
+                *argv[1:],
+                _timeout=limit,
+                _ok_code=list(range(256)),
+                _return_cmd=True,
+                _env=self._env,
+                _in="",
+                _tty_out=False,
+            )
+        except sh.TimeoutException:
+            return CommandResult(argv, -1, "", f"{argv[0]} did not finish within {limit:g} s", timed_out=True)
+        except (sh.SignalException, sh.ErrorReturnCode) as exc:
+            # Killed by a signal (OOM, a watchdog): report it as a failed run, like a shell would.
+            return CommandResult(argv, 128 + abs(getattr(exc, "exit_code", 1)), _decode(exc.stdout), _decode(exc.stderr))
+        except OSError as exc:  # exec failed: not executable, wrong binary format
+            return CommandResult(argv, 126, "", f"{argv[0]}: {exc.strerror or exc}")
+        return CommandResult(argv, done.exit_code, _decode(done.stdout), _decode(done.stderr))
+
+    def read_text(self, path: str) -> str | None:
+        return _read_file(path)
+
+    def listdir(self, path: str) -> list[str]:
+        try:
+            return sorted(os.listdir(path))
+        except OSError:
+            return []
+
+    def exists(self, path: str) -> bool:
+        return os.path.lexists(path)
+
+    def readlink(self, path: str) -> str | None:
+        try:
+            return os.readlink(path)
+        except OSError:
+            return None
+
+    def realpath(self, path: str) -> str:
+        return os.path.realpath(path)
+
+    def is_dir(self, path: str) -> bool:
+        return os.path.isdir(path)
+
+
+def resolve_in_root(root: Path, path: str) -> Path:
+    """Map a machine path to the file under a profile's ``root/``, following the links stored
+    there as the machine would, but anchored at ``root`` so that no link (absolute or full of
+    ``..``) can lead outside the profile."""
+    pending = [p for p in PurePosixPath(path).parts[1:]]
+    resolved: list[str] = []
+    hops = 0
+    while pending:
+        name = pending.pop(0)
+        if name in (".", ""):
+            continue
+        if name == "..":
+            if resolved:
+                resolved.pop()
+            continue
+        candidate = root.joinpath(*resolved, name)
+        if candidate.is_symlink() and hops < 40:
+            hops += 1
+            target = os.readlink(candidate)
+            if target.startswith("/"):
+                resolved = []
+            pending = [p for p in PurePosixPath(target).parts if p != "/"] + pending
+            continue
+        resolved.append(name)
+    return root.joinpath(*resolved)
+
+
+@dataclass(frozen=True)
+class ProfileCommand:
+    argv: tuple[str, ...]
+    stdout: str
+    stderr: str
+    exit_code: int
+    latency_ms: int
+
+
+def _profile_text(entry: dict, key: str, profile_dir: Path, where: str) -> str:
+    """A command's stdout/stderr: inline (``stdout_text``) or from a file (``stdout``)."""
+    if f"{key}_text" in entry:
+        value = entry[f"{key}_text"]
+        if not isinstance(value, str):
+            raise ProfileError(f"{where}: {key}_text must be a string")
+        return value
+    if key in entry:
+        relative = entry[key]
+        if not isinstance(relative, str) or relative.startswith("/") or ".." in PurePosixPath(relative).parts:
+            raise ProfileError(f"{where}: {key} must be a path inside the profile, got {relative!r}")
+        try:
+            return _decode((profile_dir / relative).read_bytes())
+        except OSError as exc:
+            raise ProfileError(f"{where}: cannot read {key} file {relative}: {exc.strerror}") from None
+    return ""
+
+
+def load_profile_commands(profile_dir: Path) -> tuple[dict, dict[tuple[str, ...], ProfileCommand]]:
+    """Read and check ``profile.toml``: the [profile] table and the [[command]] replies."""
+    toml_path = profile_dir / "profile.toml"
+    if not profile_dir.is_dir():
+        raise ProfileError(f"{profile_dir}: no such profile directory")
+    try:
+        data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProfileError(f"{toml_path}: missing (a profile is profile.toml plus root/)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"{toml_path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{toml_path}: not valid TOML: {exc}") from None
+    meta = data.get("profile", {})
+    if not isinstance(meta, dict):
+        raise ProfileError(f"{toml_path}: [profile] must be a table")
+    commands: dict[tuple[str, ...], ProfileCommand] = {}
+    entries = data.get("command", [])
+    if not isinstance(entries, list):
+        raise ProfileError(f"{toml_path}: command must be an array of tables ([[command]])")
+    for index, entry in enumerate(entries, start=1):
+        where = f"{toml_path} command #{index}"
+        if not isinstance(entry, dict):
+            raise ProfileError(f"{where}: must be a table")
+        argv = entry.get("argv")
+        if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
+            raise ProfileError(f"{where}: argv must be a non-empty list of strings")
+        exit_code = entry.get("exit", 0)
+        latency = entry.get("latency_ms", 0)
+        if not isinstance(exit_code, int) or not isinstance(latency, (int, float)) or latency < 0:
+            raise ProfileError(f"{where}: exit must be an integer and latency_ms a number >= 0")
+        commands[tuple(argv)] = ProfileCommand(
+            argv=tuple(argv),
+            stdout=_profile_text(entry, "stdout", profile_dir, where),
+            stderr=_profile_text(entry, "stderr", profile_dir, where),
+            exit_code=exit_code,
+            latency_ms=int(latency),
+        )
+    return meta, commands
+
+
+class ProfileSystem(System):
+    """A recorded machine (DESIGN §3.1): ``profile.toml`` answers commands, ``root/`` holds files.
+
+    A command the profile does not list is not installed (exit 127); a file ``root/`` lacks
+    does not exist; ``latency_ms`` delays a reply, so benchmarks can model slow tools.
+    """
+
+    def __init__(self, profile_dir: str | Path) -> None:
+        self.profile_dir = Path(profile_dir)
+        meta, self._commands = load_profile_commands(self.profile_dir)
+        self.root = self.profile_dir / "root"
+        self.profile_name = str(meta.get("name") or self.profile_dir.name)
+        self.description = str(meta.get("description") or "")
+
+    def run(self, argv: list[str] | tuple[str, ...], timeout: float | None = None) -> CommandResult:
+        argv = tuple(argv)
+        reply = self._commands.get(argv)
+        if reply is None:
+            return CommandResult(argv, EXIT_NOT_FOUND, "", f"{argv[0]}: command not found")
+        if reply.latency_ms:
+            limit = DEFAULT_TIMEOUT_S if timeout is None else timeout
+            if reply.latency_ms / 1000 > limit:
+                time.sleep(limit)
+                return CommandResult(argv, -1, "", f"{argv[0]} did not finish within {limit:g} s", timed_out=True)
+            time.sleep(reply.latency_ms / 1000)
+        return CommandResult(argv, reply.exit_code, reply.stdout, reply.stderr)
+
+    def _host_path(self, path: str) -> Path:
+        return resolve_in_root(self.root, path)
+
+    def read_text(self, path: str) -> str | None:
+        return _read_file(self._host_path(path))
+
+    def listdir(self, path: str) -> list[str]:
+        try:
+            return sorted(os.listdir(self._host_path(path)))
+        except OSError:
+            return []
+
+    def exists(self, path: str) -> bool:
+        parent = self._host_path(str(PurePosixPath(path).parent))
+        return os.path.lexists(parent / PurePosixPath(path).name)
+
+    def readlink(self, path: str) -> str | None:
+        parent = self._host_path(str(PurePosixPath(path).parent))
+        try:
+            return os.readlink(parent / PurePosixPath(path).name)
+        except OSError:
+            return None
+
+    def is_dir(self, path: str) -> bool:
+        return self._host_path(path).is_dir()
+
+
+_SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def command_slug(argv: tuple[str, ...]) -> str:
+    """A readable file name for a command's recorded stdout: ``hdparm-I-dev-sda.txt``."""
+    slug = re.sub(r"-{2,}", "-", _SLUG_UNSAFE.sub("-", "-".join(argv))).strip("-")
+    return (slug[:100] or "command") + ".txt"
+
+
+@dataclass
+class _Recording:
+    commands: dict[tuple[str, ...], CommandResult] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)
+    dirs: dict[str, list[str]] = field(default_factory=dict)
+
+
+class RecordingSystem(System):
+    """This machine, with a note of everything asked, written out as a profile by :meth:`save`.
+
+    Only what the probes ran and read is kept, so a recording holds what a bug report needs
+    and no more. Links are kept as links (sysfs is built of them), so the replay follows them
+    the way the machine did.
+    """
+
+    def __init__(self, live: System | None = None) -> None:
+        self.live = live or LiveSystem()
+        self._seen = _Recording()
+        self._lock = threading.Lock()
+
+    def run(self, argv: list[str] | tuple[str, ...], timeout: float | None = None) -> CommandResult:
+        result = self.live.run(argv, timeout)
+        if not result.missing and not result.timed_out:
+            with self._lock:
+                self._seen.commands[tuple(argv)] = result
+        return result
+
+    def read_text(self, path: str) -> str | None:
+        text = self.live.read_text(path)
+        if text is not None:
+            self._note_links(path)
+            with self._lock:
+                self._seen.files[path] = text
+        return text
+
+    def listdir(self, path: str) -> list[str]:
+        names = self.live.listdir(path)
+        if names:
+            self._note_links(path)
+            with self._lock:
+                self._seen.dirs[path] = names
+        return names
+
+    def exists(self, path: str) -> bool:
+        found = self.live.exists(path)
+        if found:
+            self._note_links(path)
+            if self.live.is_dir(path):
+                with self._lock:
+                    self._seen.dirs.setdefault(self.live.realpath(path), [])
+            elif self.live.readlink(path) is None:
+                self.read_text(path)
+        return found
+
+    def is_dir(self, path: str) -> bool:
+        found = self.live.is_dir(path)
+        if found:
+            self._note_links(path)
+            with self._lock:
+                self._seen.dirs.setdefault(self.live.realpath(path), [])
+        return found
+
+    def readlink(self, path: str) -> str | None:
+        target = self.live.readlink(path)
+        if target is not None:
+            self._note_links(str(PurePosixPath(path).parent))
+            with self._lock:
+                self._seen.links[path] = target
+        return target
+
+    def realpath(self, path: str) -> str:
+        self._note_links(path)
+        return self.live.realpath(path)
+
+    def _note_links(self, path: str) -> None:
+        """Record every link on the way to ``path`` (as realpath walks it), so that the
+        replay reaches the same files the same way."""
+        current = PurePosixPath("/")
+        pending = list(PurePosixPath(path).parts[1:])
+        hops = 0
+        while pending:
+            name = pending.pop(0)
+            if name in (".", ""):
+                continue
+            if name == "..":
+                current = current.parent
+                continue
+            candidate = current / name
+            target = self.live.readlink(str(candidate))
+            if target is None or hops >= 40:
+                current = candidate
+                continue
+            hops += 1
+            with self._lock:
+                self._seen.links[str(candidate)] = target
+            if target.startswith("/"):
+                current = PurePosixPath("/")
+            pending = [p for p in PurePosixPath(target).parts if p != "/"] + pending
+
+    def save(self, profile_dir: str | Path, name: str, description: str) -> Path:
+        """Write what was seen as a profile; returns the profile directory."""
+        target = Path(profile_dir)
+        root = target / "root"
+        (target / "commands").mkdir(parents=True, exist_ok=True)
+        root.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            seen = _Recording(dict(self._seen.commands), dict(self._seen.files), dict(self._seen.links), dict(self._seen.dirs))
+        # Links first (shortest paths first), so that files below them land on the real path.
+        for path in sorted(seen.links, key=lambda p: (p.count("/"), p)):
+            host = resolve_in_root(root, str(PurePosixPath(path).parent)) / PurePosixPath(path).name
+            host.parent.mkdir(parents=True, exist_ok=True)
+            if not os.path.lexists(host):
+                os.symlink(seen.links[path], host)
+        for path, names in seen.dirs.items():
+            folder = resolve_in_root(root, path)
+            if folder.exists() and not folder.is_dir():
+                continue
+            folder.mkdir(parents=True, exist_ok=True)
+            for entry in names:
+                child = PurePosixPath(path) / entry
+                if str(child) in seen.links or str(child) in seen.files:
+                    continue
+                resolve_in_root(root, str(child)).mkdir(parents=True, exist_ok=True)
+        for path, text in seen.files.items():
+            host = resolve_in_root(root, path)
+            host.parent.mkdir(parents=True, exist_ok=True)
+            if host.is_dir():
+                continue
+            host.write_text(text, encoding="utf-8")
+        lines = [
+            "[profile]",
+            f"name = {_toml_string(name)}",
+            f"description = {_toml_string(description)}",
+            "",
+        ]
+        for argv, result in sorted(seen.commands.items()):
+            stdout_file = f"commands/{command_slug(argv)}"
+            (target / stdout_file).write_text(result.stdout, encoding="utf-8")
+            lines += [
+                "[[command]]",
+                "argv = [" + ", ".join(_toml_string(a) for a in argv) + "]",
+                f"stdout = {_toml_string(stdout_file)}",
+                f"stderr_text = {_toml_string(result.stderr)}",
+                f"exit = {result.exit_code}",
+                "latency_ms = 0",
+                "",
+            ]
+        (target / "profile.toml").write_text("\n".join(lines), encoding="utf-8")
+        return target
+
+
+def _toml_string(value: str) -> str:
+    """A TOML basic string; json's escaping is a subset TOML accepts."""
+    import json
+
+    # TOML wants DEL escaped too; JSON leaves it literal.
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
