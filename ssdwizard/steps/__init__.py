@@ -6,11 +6,13 @@ entry here. The ids are public (DESIGN §1): reports and ``--steps`` use them.
 
 from __future__ import annotations
 
-from ssdwizard.steps import disks
+from ssdwizard.steps import ahci, disks, sata
 from ssdwizard.steps.base import Step
 
 STEPS: tuple[Step, ...] = (
     Step(disks.ID, disks.TITLE, disks.probe),
+    Step(ahci.ID, ahci.TITLE, ahci.probe),
+    Step(sata.ID, sata.TITLE, sata.probe),
 )
 
 STEP_IDS: tuple[str, ...] = tuple(step.id for step in STEPS)

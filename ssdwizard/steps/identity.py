@@ -107,24 +107,43 @@ class DiskIdentity:
 
     @property
     def firmware(self) -> str | None:
+        # The disk's own word first: lsblk and sysfs show the SCSI INQUIRY revision, which holds
+        # only the last four characters of an ATA firmware ("2B6Q" for "RVT02B6Q").
         return self._first(
-            self.disk.firmware,
             self.smartctl.firmware_version if self.smartctl else None,
             self.hdparm.firmware if self.hdparm else None,
             self.nvme.firmware if self.nvme else None,
+            self.disk.firmware,
         )
 
 
 def _excerpt(text: str, patterns: tuple[str, ...], limit: int = 8) -> str:
     """The lines of a tool's output that matter to a reader, not the whole dump."""
-    lines = [line.rstrip() for line in text.splitlines() if any(p in line for p in patterns)]
+    lines = [line.strip() for line in text.splitlines() if any(p in line for p in patterns)]
     return "\n".join(lines[:limit])
+
+
+def _smartctl_excerpt(report: SmartctlReport) -> str:
+    """The JSON fields that decided, one per line (the raw JSON is thousands of lines)."""
+    fields = {
+        "model_name": report.model_name,
+        "firmware_version": report.firmware_version,
+        "rotation_rate": report.rotation_rate,
+        "sata_version.string": report.sata_version,
+        "interface_speed.max": f"{report.interface_max_gbps:g} Gb/s" if report.interface_max_gbps else None,
+        "interface_speed.current": f"{report.interface_current_gbps:g} Gb/s" if report.interface_current_gbps else None,
+        "trim.supported": report.trim_supported,
+        "trim.deterministic": report.trim_deterministic,
+        "trim.zeroed": report.trim_zeroed,
+        "nvme_optional_nvm_commands.dataset_management": report.nvme_dataset_management,
+        "smartctl.exit_status": report.exit_status.value if report.exit_status else None,
+    }
+    return "\n".join(f"{key}: {str(value).lower() if isinstance(value, bool) else value}"
+                     for key, value in fields.items() if value is not None)
 
 
 _HDPARM_LINES = ("Model Number", "Firmware Revision", "Transport", "Rotation Rate", "TRIM supported",
                  "after TRIM", "Native Command Queueing")
-_SMARTCTL_KEYS = ('"model_name"', '"firmware_version"', '"string"', '"rotation_rate"', '"supported"',
-                  '"deterministic"', '"zeroed"', '"exit_status"')
 
 
 def _read_smartctl(ctx: ProbeContext, disk: Disk, evidence: list[Evidence], problems: list[str]) -> SmartctlReport | None:
@@ -144,7 +163,7 @@ def _read_smartctl(ctx: ProbeContext, disk: Disk, evidence: list[Evidence], prob
         why = "; ".join(m.text for m in report.messages) or ", ".join(report.exit_status.meanings)
         problems.append(f"smartctl could not read {disk.path}: {why}")
         return None
-    evidence.append(Evidence(" ".join(smartctl_argv(disk)), _excerpt(result.stdout, _SMARTCTL_KEYS)))
+    evidence.append(Evidence(" ".join(smartctl_argv(disk)), _smartctl_excerpt(report)))
     return report
 
 
@@ -226,6 +245,8 @@ class AtaPlace:
     port: str
     link: str
     controller_pci: str | None
+    #: The controller's sysfs directory (its ``driver`` link names the driver bound to it).
+    controller_dir: str | None
 
 
 def ata_place(ctx: ProbeContext, disk: Disk) -> AtaPlace | None:
@@ -236,6 +257,16 @@ def ata_place(ctx: ProbeContext, disk: Disk) -> AtaPlace | None:
     for index, part in enumerate(parts):
         match = _ATA_PORT.match(part)
         if match:
-            pci = next((p for p in reversed(parts[:index]) if _PCI_ADDRESS.match(p)), None)
-            return AtaPlace(port=part, link=f"link{match.group(1)}", controller_pci=pci)
+            at = next((i for i in range(index - 1, -1, -1) if _PCI_ADDRESS.match(parts[i])), None)
+            pci = parts[at] if at is not None else None
+            folder = str(PurePosixPath(*parts[: at + 1])) if at is not None else None
+            return AtaPlace(port=part, link=f"link{match.group(1)}", controller_pci=pci, controller_dir=folder)
     return None
+
+
+def controller_driver(ctx: ProbeContext, place: AtaPlace) -> str | None:
+    """The kernel driver bound to the disk's controller (ahci, ata_piix, pata_jmicron, ...)."""
+    if place.controller_dir is None:
+        return None
+    target = ctx.readlink(f"{place.controller_dir}/driver")
+    return PurePosixPath(target).name if target else None

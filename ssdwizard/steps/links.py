@@ -58,9 +58,10 @@ def _link(ctx: ProbeContext, disk: Disk, identity: DiskIdentity | None) -> LinkS
         if hw_limit is not None:
             evidence.append(Evidence(limit_path, limit or ""))
         kernel = read_kernel_log(ctx)
-        link = kernel.log.link(place.port) if kernel.log else None
+        # ata_piix in IDE mode reports the link of its master device ("ata1.00: SATA link up").
+        link = (kernel.log.link(place.port) or kernel.log.link(f"{place.port}.00")) if kernel.log else None
         if link is not None:
-            evidence.append(Evidence("dmesg", kernel.lines_with(f"{place.port}: SATA link", limit=2)))
+            evidence.append(Evidence("dmesg", kernel.lines_with(f"{link.port}: SATA link", limit=2)))
             if gbps is None:
                 gbps = link.gbps
     if gbps is None and identity is not None and identity.link_gbps_from_smartctl is not None:
