@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ssdwizard.data import DATA_DIR, load_table
+from ssdwizard.knowledge import firmware_warnings_for, libata_quirks_for
 
 # table name -> the array of rows in it that must each carry a source
 TABLES: dict[str, tuple[str, ...]] = {
@@ -37,15 +38,12 @@ def rows(table: str, key: str) -> list[dict[str, Any]]:
 
 def libata_lookup(model: str, firmware: str) -> list[str] | None:
     """The quirks the kernel applies: first entry whose globs match wins (ata_dev_quirks())."""
-    for entry in rows("libata_quirks", "entry"):
-        if fnmatchcase(model, entry["model"]) and (not entry["firmware"] or fnmatchcase(firmware, entry["firmware"])):
-            return entry["quirks"]
-    return None
+    entry = libata_quirks_for(model, firmware)
+    return None if entry is None else list(entry.quirks)
 
 
 def firmware_warnings(model: str, firmware: str) -> list[dict[str, Any]]:
-    return [row for row in rows("firmware_warnings", "warning")
-            if re.fullmatch(row["model"], model) and (not row["firmware"] or re.fullmatch(row["firmware"], firmware))]
+    return [{"warning": w.warning, "advice": w.advice} for w in firmware_warnings_for(model, firmware)]
 
 
 def test_every_row_in_every_table_file_has_a_source() -> None:

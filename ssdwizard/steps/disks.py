@@ -9,16 +9,41 @@ from __future__ import annotations
 
 from typing import Any
 
-from ssdwizard.steps.base import Finding, ProbeContext, Status, StepResult
-from ssdwizard.steps.identity import DiskIdentity, disk_identities
+from ssdwizard.knowledge import FirmwareWarning, firmware_warnings_for, libata_quirks_for, quirk_effects
+from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status, StepResult
+from ssdwizard.steps.identity import DiskIdentity, ata_place, disk_identities, is_ata
 from ssdwizard.steps.inventory import TRANSPORT_LABELS, Disk, focus_disks, probe_inventory
+from ssdwizard.steps.kernel_log import read_kernel_log
 from ssdwizard.steps.links import sata_link
 
 ID = "disks"
 TITLE = "Disks"
 
 
-def disk_facts(disk: Disk, identity: DiskIdentity | None, link_gbps: float | None) -> dict[str, Any]:
+def kernel_quirks(ctx: ProbeContext, disk: Disk,
+                  identity: DiskIdentity | None) -> tuple[tuple[str, ...] | None, Evidence | None]:
+    """The libata quirks for a SATA disk: what the running kernel said it applied (dmesg), else
+    what the kernel's table (a v6.18 snapshot) lists for the model and firmware. None for
+    disks libata does not drive."""
+    if not is_ata(disk):
+        return None, None
+    place = ata_place(ctx, disk)
+    kernel = read_kernel_log(ctx)
+    if place is not None and kernel.log is not None:
+        applied = [q for q in kernel.log.quirks if q.device.split(".")[0] == place.port]
+        if applied:
+            return applied[-1].quirks, Evidence("dmesg", kernel.lines_with(f"{applied[-1].device}: Model", limit=1))
+    model = identity.model if identity else disk.model
+    firmware = identity.firmware if identity else disk.firmware
+    entry = libata_quirks_for(model, firmware)
+    if entry is None:
+        return (), None
+    return entry.quirks, Evidence("ssdwizard/data/libata_quirks.toml", f"{entry.model!r} firmware {entry.firmware or 'any'}: "
+                                  f"{' '.join(entry.quirks) or 'no quirks'} ({entry.source})")
+
+
+def disk_facts(disk: Disk, identity: DiskIdentity | None, link_gbps: float | None,
+               quirks: tuple[str, ...] | None, warnings: list[FirmwareWarning]) -> dict[str, Any]:
     """A disk as DESIGN §3.2 lists it. TRIM: the disk's own word first, the block layer's after."""
     own_trim = identity.trim_supported if identity else None
     return {
@@ -36,8 +61,8 @@ def disk_facts(disk: Disk, identity: DiskIdentity | None, link_gbps: float | Non
         "sata_link_gbps": link_gbps,
         "scheduler": disk.scheduler,
         "schedulers": list(disk.schedulers),
-        "quirks": None,
-        "firmware_warnings": None,
+        "quirks": None if quirks is None else list(quirks),
+        "firmware_warnings": [w.warning for w in warnings],
     }
 
 
@@ -92,12 +117,22 @@ def probe(ctx: ProbeContext) -> StepResult:
     for disk in inventory.disks:
         identity = identities.get(disk.name)
         link = sata_link(ctx, disk, identity)
-        facts.append(disk_facts(disk, identity, link.gbps if link else None))
+        quirks, quirk_evidence = kernel_quirks(ctx, disk, identity)
+        model = identity.model if identity else disk.model
+        firmware = identity.firmware if identity else disk.firmware
+        warnings = firmware_warnings_for(model, firmware)
+        facts.append(disk_facts(disk, identity, link.gbps if link else None, quirks, warnings))
         findings.append(Finding(Status.OK, disk.name, _describe(disk, identity), "",
                                 (disk.evidence, *(identity.evidence if identity else ()))))
         flagged = _misdetection(disk)
         if flagged:
             findings.append(flagged)
+        for warning in warnings:
+            findings.append(Finding(Status.WARN, disk.name, f"Known firmware problem ({model}, firmware {firmware}): "
+                                    f"{warning.warning}", warning.advice,
+                                    (Evidence("smartmontools drive database / vendor advisory", warning.source),)))
+        if quirks:
+            findings.append(_quirk_finding(disk, quirks, quirk_evidence))
     findings += _tool_notes(identities)
     focus = focus_disks(ctx)
     how = "chosen with --disk" if ctx.chosen_disks is not None else "every SSD and virtual disk"
@@ -112,6 +147,19 @@ def probe(ctx: ProbeContext) -> StepResult:
         summary += f"; focus: {', '.join(d.name for d in focus)}"
     status = Status.worst([f.status for f in findings])
     return StepResult(ID, TITLE, status, summary, tuple(findings), {"disks": facts})
+
+
+def _quirk_finding(disk: Disk, quirks: tuple[str, ...], evidence: Evidence | None) -> Finding:
+    effects = quirk_effects()
+    status = Status.WARN if "notrim" in quirks else Status.OK
+    meaning = "; ".join(f"{q}: {effects.get(q, 'see the kernel source')}" for q in quirks)
+    said = ("The kernel applied libata quirks" if evidence is not None and evidence.source == "dmesg"
+            else "The kernel's libata quirk table (v6.18) lists")
+    return Finding(status, disk.name, f"{said} for this model: {meaning}.",
+                   "Nothing to change: the kernel works around the model's known TRIM behaviour. "
+                   "The trim step shows what this means for fstrim and discard." if status is Status.OK else
+                   "The kernel never sends TRIM to this model: plan for over-provisioning instead of TRIM.",
+                   (evidence,) if evidence else ())
 
 
 def _tool_notes(identities: dict[str, DiskIdentity]) -> list[Finding]:

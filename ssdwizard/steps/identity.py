@@ -98,11 +98,13 @@ class DiskIdentity:
 
     @property
     def model(self) -> str | None:
+        # The disk's own word first: sysfs shows the SCSI INQUIRY product, the first 16
+        # characters of an ATA model ("Samsung SSD 860" for "Samsung SSD 860 EVO 500GB").
         return self._first(
-            self.disk.model,
             self.smartctl.model_name if self.smartctl else None,
             self.hdparm.model if self.hdparm else None,
             self.nvme.model if self.nvme else None,
+            self.disk.model,
         )
 
     @property
