@@ -16,6 +16,7 @@ import re
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -92,29 +93,36 @@ class System:
 
     def realpath(self, path: str) -> str:
         """The path with every link followed (as ``os.path.realpath`` would on the machine)."""
-        parts = PurePosixPath(path).parts[1:]
-        resolved = PurePosixPath("/")
-        hops = 0
-        pending = list(parts)
-        while pending:
-            name = pending.pop(0)
-            if name == "..":
-                resolved = resolved.parent
-                continue
-            if name in (".", ""):
-                continue
-            candidate = resolved / name
-            target = self.readlink(str(candidate))
-            if target is None:
-                resolved = candidate
-                continue
-            hops += 1
-            if hops > 40:  # a link loop; the kernel gives up at 40 too (ELOOP)
-                return str(candidate)
-            if target.startswith("/"):
-                resolved = PurePosixPath("/")
-            pending = list(PurePosixPath(target).parts[1 if target.startswith("/") else 0 :]) + pending
-        return str(resolved)
+        return follow_links(path, self.readlink)
+
+
+def follow_links(path: str, readlink: Callable[[str], str | None],
+                 noted: Callable[[str, str], None] | None = None) -> str:
+    """``realpath`` done by hand over any ``readlink``: a profile's links are resolved inside
+    its root, and a recording notes every link on the way (``noted(link, target)``)."""
+    current = PurePosixPath("/")
+    pending = list(PurePosixPath(path).parts[1:])
+    hops = 0
+    while pending:
+        name = pending.pop(0)
+        if name in (".", ""):
+            continue
+        if name == "..":
+            current = current.parent
+            continue
+        candidate = current / name
+        # The kernel gives up after 40 links (ELOOP); so does this walk.
+        target = readlink(str(candidate)) if hops < 40 else None
+        if target is None:
+            current = candidate
+            continue
+        hops += 1
+        if noted is not None:
+            noted(str(candidate), target)
+        if target.startswith("/"):
+            current = PurePosixPath("/")
+        pending = [p for p in PurePosixPath(target).parts if p != "/"] + pending
+    return str(current)
 
 
 def _decode(data: bytes) -> str:
@@ -207,27 +215,12 @@ def resolve_in_root(root: Path, path: str) -> Path:
     """Map a machine path to the file under a profile's ``root/``, following the links stored
     there as the machine would, but anchored at ``root`` so that no link (absolute or full of
     ``..``) can lead outside the profile."""
-    pending = [p for p in PurePosixPath(path).parts[1:]]
-    resolved: list[str] = []
-    hops = 0
-    while pending:
-        name = pending.pop(0)
-        if name in (".", ""):
-            continue
-        if name == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        candidate = root.joinpath(*resolved, name)
-        if candidate.is_symlink() and hops < 40:
-            hops += 1
-            target = os.readlink(candidate)
-            if target.startswith("/"):
-                resolved = []
-            pending = [p for p in PurePosixPath(target).parts if p != "/"] + pending
-            continue
-        resolved.append(name)
-    return root.joinpath(*resolved)
+
+    def readlink(machine_path: str) -> str | None:
+        host = root / machine_path.lstrip("/")
+        return os.readlink(host) if host.is_symlink() else None
+
+    return root / follow_links(path, readlink).lstrip("/")
 
 
 @dataclass(frozen=True)
@@ -439,27 +432,12 @@ class RecordingSystem(System):
     def _note_links(self, path: str) -> None:
         """Record every link on the way to ``path`` (as realpath walks it), so that the
         replay reaches the same files the same way."""
-        current = PurePosixPath("/")
-        pending = list(PurePosixPath(path).parts[1:])
-        hops = 0
-        while pending:
-            name = pending.pop(0)
-            if name in (".", ""):
-                continue
-            if name == "..":
-                current = current.parent
-                continue
-            candidate = current / name
-            target = self.live.readlink(str(candidate))
-            if target is None or hops >= 40:
-                current = candidate
-                continue
-            hops += 1
+
+        def note(link: str, target: str) -> None:
             with self._lock:
-                self._seen.links[str(candidate)] = target
-            if target.startswith("/"):
-                current = PurePosixPath("/")
-            pending = [p for p in PurePosixPath(target).parts if p != "/"] + pending
+                self._seen.links[link] = target
+
+        follow_links(path, self.live.readlink, note)
 
     def save(self, profile_dir: str | Path, name: str, description: str) -> Path:
         """Write what was seen as a profile; returns the profile directory."""
