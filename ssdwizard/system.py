@@ -345,6 +345,7 @@ class ProfileSystem(System):
         return self._host_path(path).is_dir()
 
 
+PER_PROCESS_LINKS = frozenset({"/proc/self", "/proc/thread-self"})
 _SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -434,6 +435,8 @@ class RecordingSystem(System):
         replay reaches the same files the same way."""
 
         def note(link: str, target: str) -> None:
+            if link in PER_PROCESS_LINKS:
+                return  # /proc/self is whoever replays the profile: keep it a plain directory
             with self._lock:
                 self._seen.links[link] = target
 

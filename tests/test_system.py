@@ -150,3 +150,12 @@ def test_recording_replays_the_same_answers(tmp_path):
 def test_command_slug_is_a_readable_file_name():
     assert command_slug(("hdparm", "-I", "/dev/sda")) == "hdparm-I-dev-sda.txt"
     assert command_slug(("lsblk", "--json", "--bytes", "--output-all")) == "lsblk-json-bytes-output-all.txt"
+
+
+def test_recording_keeps_proc_self_a_directory(tmp_path):
+    # /proc/self is whichever process reads it: a replay must not depend on the recorder's pid.
+    recorder = RecordingSystem(LiveSystem())
+    assert recorder.read_text("/proc/self/mountinfo")
+    profile = recorder.save(tmp_path / "p", "t", "d")
+    assert (profile / "root" / "proc" / "self").is_dir() and not (profile / "root" / "proc" / "self").is_symlink()
+    assert ProfileSystem(profile).read_text("/proc/self/mountinfo")

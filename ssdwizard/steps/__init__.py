@@ -6,13 +6,17 @@ entry here. The ids are public (DESIGN §1): reports and ``--steps`` use them.
 
 from __future__ import annotations
 
-from ssdwizard.steps import ahci, disks, sata
+from ssdwizard.steps import ahci, disks, filesystem, mount, sata, scheduler, trim
 from ssdwizard.steps.base import Step
 
 STEPS: tuple[Step, ...] = (
     Step(disks.ID, disks.TITLE, disks.probe),
     Step(ahci.ID, ahci.TITLE, ahci.probe),
     Step(sata.ID, sata.TITLE, sata.probe),
+    Step(trim.ID, trim.TITLE, trim.probe),
+    Step(filesystem.ID, filesystem.TITLE, filesystem.probe),
+    Step(mount.ID, mount.TITLE, mount.probe),
+    Step(scheduler.ID, scheduler.TITLE, scheduler.probe),
 )
 
 STEP_IDS: tuple[str, ...] = tuple(step.id for step in STEPS)

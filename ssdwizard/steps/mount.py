@@ -1,0 +1,358 @@
+"""Step 6, ``mount``: the mount options of the filesystems on the focus disks.
+
+The guide's fstab line is ``discard,noatime,commit=600``. Today: ``noatime`` still saves a
+metadata write (relatime, the default since 2.6.30, writes atime on the first read after a
+change and once a day); a weekly ``fstrim.timer`` beats continuous ``discard`` on ext4/xfs
+(every delete waits for its TRIM, and many SATA SSDs queue TRIM badly); on btrfs an explicit
+``discard`` means discard=sync and downgrades the async discard that is the default since 6.2;
+``commit=600`` can lose up to 10 minutes of changes on power loss. What fstab asks for and
+what the kernel has mounted can differ (edited, not remounted), so both are read and compared.
+The per-option verdicts and reasons live in ``data/mount_options.toml``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ssdwizard.data import load_table
+from ssdwizard.parsers import ParseError
+from ssdwizard.parsers import fstab as fstab_parser
+from ssdwizard.parsers.fstab import Fstab, FstabEntry
+from ssdwizard.parsers.systemctl import IsEnabled, UnitFileState, parse_is_enabled
+from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status, StepResult
+from ssdwizard.steps.inventory import probe_inventory
+from ssdwizard.steps.placement import PlacedMount, Placement, lsblk_specs, probe_placement
+
+ID = "mount"
+TITLE = "Mount options"
+FSTAB = "/etc/fstab"
+TIMER_ARGV = ("systemctl", "is-enabled", "fstrim.timer")
+# The journal/transaction commit interval when no commit= is given (ext4.rst, btrfs(5)).
+_DEFAULT_COMMIT = {"ext4": 5, "ext3": 5, "btrfs": 30}
+_ATIME = ("noatime", "relatime", "strictatime", "atime", "nodiratime")
+_DISCARD = ("discard", "nodiscard", "discard=sync", "discard=async")
+# Filesystems that fstrim (FITRIM) can trim and that do not trim by themselves by default.
+_NEEDS_TRIM = frozenset({"ext4", "ext3", "ext2", "xfs", "vfat", "jfs", "exfat", "ntfs3"})
+
+
+@dataclass
+class _Filesystem:
+    """One filesystem on a focus disk: its fstab lines and its live mounts (bind mounts and
+    btrfs subvolumes of one filesystem share its super options)."""
+
+    key: str
+    entries: list[FstabEntry] = field(default_factory=list)
+    mounts: list[PlacedMount] = field(default_factory=list)
+
+    @property
+    def fstype(self) -> str:
+        if self.mounts:
+            return self.mounts[0].fstype or ""
+        return self.entries[0].vfstype if self.entries else ""
+
+    @property
+    def label(self) -> str:
+        targets = [m.target for m in self.mounts] or [e.file for e in self.entries]
+        return ", ".join(dict.fromkeys(targets))
+
+
+def _fstab_evidence(entry: FstabEntry) -> Evidence:
+    return Evidence(f"{FSTAB}:{entry.number}", entry.text)
+
+
+def option_row(option: str, fstype: str) -> dict[str, Any] | None:
+    """The mount_options.toml row for an option on a filesystem type (``commit=`` rows match any value)."""
+    for row in load_table("mount_options")["option"]:
+        name = row["option"]
+        matches = option == name or (name.endswith("=") and option.startswith(name))
+        if matches and ("*" in row["fstypes"] or fstype in row["fstypes"]):
+            return row
+    return None
+
+
+def _live_options(mount: PlacedMount) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(mount.mount.all_options)) if mount.mount else ()
+
+
+def atime_mode(options: tuple[str, ...], live: bool) -> str:
+    """noatime, relatime or strictatime. The kernel shows no word for strictatime; fstab
+    without a word means the relatime default."""
+    for word in ("noatime", "strictatime", "relatime"):
+        if word in options:
+            return word
+    return "strictatime" if live else "relatime"
+
+
+def discard_mode(options: tuple[str, ...], fstype: str) -> str | None:
+    """off, on, sync or async; None when the options don't say (the filesystem's default)."""
+    mode = None
+    for option in options:
+        if option == "nodiscard":
+            mode = "off"
+        elif option == "discard":
+            mode = "sync" if fstype == "btrfs" else "on"
+        elif option.startswith("discard="):
+            mode = option.split("=", 1)[1]
+    return mode
+
+
+def commit_seconds(options: tuple[str, ...]) -> int | None:
+    for option in reversed(options):
+        if option.startswith("commit="):
+            try:
+                return int(option.split("=", 1)[1])
+            except ValueError:
+                return None
+    return None
+
+
+def _fstab_spec(entry: FstabEntry) -> str:
+    tag = entry.spec_tag
+    return f"{tag[0]}={tag[1]}" if tag else entry.spec
+
+
+def _other_disk_specs(ctx: ProbeContext, placement: Placement) -> set[str]:
+    """Specs that name a device on a disk outside the focus: such fstab lines are not ours."""
+    focus = {d.name for d in placement.disks}
+    specs: set[str] = set()
+    for disk in probe_inventory(ctx).disks:
+        if disk.name not in focus and disk.block is not None:
+            for device in disk.block.walk():
+                specs |= lsblk_specs(device)
+    return specs
+
+
+def _match_fstab(ctx: ProbeContext, placement: Placement, document: Fstab) -> list[tuple[FstabEntry, str]]:
+    """The fstab entries of the focus disks' filesystems, each with its filesystem key."""
+    targets = {m.target: m.filesystem_key for m in placement.mounts}
+    others = _other_disk_specs(ctx, placement)
+    matched = []
+    for entry in document.entries:
+        spec = _fstab_spec(entry)
+        device = placement.device_for_spec(spec)
+        if device is None and spec.startswith("/dev/"):
+            device = placement.device_for_spec(ctx.realpath(spec))
+        if device is not None:
+            matched.append((entry, device.name))
+        elif spec not in others and entry.mount_point in targets:
+            # lsblk gave no UUIDs (no udev) or the spec is one this wizard cannot resolve:
+            # the mount point ties the line to a live mount on a focus disk.
+            matched.append((entry, targets[entry.mount_point]))
+    return matched
+
+
+def _read_fstab(ctx: ProbeContext) -> tuple[Fstab | None, list[Finding]]:
+    text = ctx.read_text(FSTAB)
+    if text is None:
+        return None, [Finding(
+            Status.WARN, FSTAB,
+            f"No {FSTAB}: the mounts come from somewhere else (systemd .mount units, the initramfs, a container "
+            "runtime), so the options judged below are the live ones only and the wizard has no line to change.",
+            "Set lasting mount options where these mounts are defined (e.g. Options= in the .mount unit).",
+            (Evidence(FSTAB, "(missing or unreadable)"),))]
+    try:
+        document = fstab_parser.parse(text)
+    except (ValueError, RecursionError) as exc:  # parse() never fails by design; a bug must not crash the step
+        return None, [Finding(Status.WARN, FSTAB, f"{FSTAB} could not be read: {exc}.", "",
+                              (Evidence(FSTAB, text[:200]),))]
+    findings = [Finding(Status.WARN, f"{FSTAB}:{line.number}",
+                        f"Line {line.number} of {FSTAB} is not a valid entry ({line.reason}); mount(8) ignores or rejects it.",
+                        "Fix or comment out the line; check with: findmnt --verify",
+                        (Evidence(f"{FSTAB}:{line.number}", line.text[:200]),))
+                for line in document.unparsed]
+    return document, findings
+
+
+def _timer_state(ctx: ProbeContext) -> IsEnabled | None:
+    result = ctx.run(TIMER_ARGV)
+    try:
+        return parse_is_enabled(result.stdout, result.exit_code, result.stderr)
+    except ParseError:
+        return None
+
+
+def _timer_words(timer: IsEnabled | None) -> str:
+    if timer is None:
+        return "the state of fstrim.timer is unknown"
+    if timer.enabled:
+        return "fstrim.timer is enabled, so removing 'discard' loses nothing"
+    if timer.state is UnitFileState.COMMAND_MISSING or timer.state is UnitFileState.NO_SYSTEMD:
+        return "this machine has no systemd: run 'fstrim -av' weekly from cron instead"
+    if timer.state is UnitFileState.NOT_FOUND:
+        return "fstrim.timer is not installed (apt install util-linux, or a weekly cron job 'fstrim -av')"
+    return f"fstrim.timer is {timer.state.value}: enable it first (systemctl enable --now fstrim.timer)"
+
+
+def _evidence(fs: _Filesystem) -> tuple[Evidence, ...]:
+    return tuple(_fstab_evidence(e) for e in fs.entries) + tuple(m.evidence for m in fs.mounts if m.mount)
+
+
+def _atime_findings(fs: _Filesystem) -> list[Finding]:
+    findings = []
+    row = option_row("noatime", fs.fstype) or {}
+    for target in dict.fromkeys([m.target for m in fs.mounts] or [e.file for e in fs.entries]):
+        live = next((m for m in reversed(fs.mounts) if m.target == target and m.mount), None)
+        entry = next((e for e in reversed(fs.entries) if e.file == target or e.mount_point == target), None)
+        evidence = ((_fstab_evidence(entry),) if entry else ()) + ((live.evidence,) if live else ())
+        mode = atime_mode(live.mount.options, True) if live else atime_mode(entry.options if entry else (), False)
+        where = "mounted" if live else "set in fstab"
+        if mode == "noatime":
+            findings.append(Finding(Status.OK, target, f"{target} is {where} noatime.", "", evidence))
+        elif mode == "strictatime":
+            strict = option_row("strictatime", fs.fstype) or {}
+            findings.append(Finding(Status.WARN, target, f"{target} is {where} with strictatime: {strict.get('why', '')}.",
+                                    strict.get("advice", "Replace it with noatime."), evidence))
+        else:
+            findings.append(Finding(Status.OK, target,
+                                    f"{target} is {where} relatime (the kernel default since 2.6.30): an access time is "
+                                    "still written on the first read after each change and once a day; noatime saves that write.",
+                                    row.get("advice", "Add noatime."), evidence))
+        if live and entry:
+            findings += _differences(target, entry, live, fs.fstype)
+    return findings
+
+
+def _differences(target: str, entry: FstabEntry, live: PlacedMount, fstype: str) -> list[Finding]:
+    """fstab and the live mount disagree: edited and not remounted, or changed by hand and not saved."""
+    assert live.mount is not None
+    evidence = (_fstab_evidence(entry), live.evidence)
+    live_opts = _live_options(live)
+    pairs = [("access time", atime_mode(entry.options, False), atime_mode(live.mount.options, True))]
+    wanted_discard = discard_mode(entry.options, fstype)
+    have_discard = discard_mode(live_opts, fstype) or "off"
+    if wanted_discard is not None or (fstype != "btrfs" and have_discard != "off"):
+        pairs.append(("discard", wanted_discard or "off", have_discard))
+    if fstype in _DEFAULT_COMMIT:
+        default = _DEFAULT_COMMIT[fstype]
+        pairs.append(("commit interval", f"{commit_seconds(entry.options) or default} s",
+                      f"{commit_seconds(live_opts) or default} s"))
+    findings = []
+    for what, wanted, have in pairs:
+        if wanted != have:
+            findings.append(Finding(
+                Status.WARN, target,
+                f"fstab line {entry.number} asks for {what} '{wanted}', the live mount has '{have}': "
+                "fstab was changed and the filesystem not remounted, or the mount was changed by hand and not saved.",
+                f"Remount to apply fstab (mount -o remount {target}), or write the live value into fstab so it survives a reboot.",
+                evidence))
+    if "ro" not in entry.options and "ro" in live.mount.options:
+        findings.append(Finding(
+            Status.WARN, target, f"{target} is mounted read-only though fstab line {entry.number} does not ask for it: "
+            "the kernel may have remounted it after an error (errors=remount-ro).",
+            "Look in dmesg for filesystem or disk errors before remounting read-write.", evidence))
+    return findings
+
+
+def _option_findings(fs: _Filesystem, timer: IsEnabled | None) -> list[Finding]:
+    """discard, commit= and the other options with a verdict, once per filesystem."""
+    findings = []
+    fstype = fs.fstype
+    options = [o for e in fs.entries for o in e.options] + [o for m in fs.mounts for o in _live_options(m)]
+    seen: set[str] = set()
+    evidence = _evidence(fs)
+    for option in dict.fromkeys(options):
+        if option in _ATIME or option in seen:
+            continue
+        seen.add(option)
+        if option in _DISCARD:
+            continue
+        row = option_row(option, fstype)
+        if row is None or row["verdict"] == "recommend":
+            continue
+        if option.startswith("commit="):
+            seconds = commit_seconds((option,))
+            if seconds is None or seconds <= _DEFAULT_COMMIT.get(fstype, 0):
+                continue
+            minutes = f"{seconds // 60} minutes" if seconds % 60 == 0 and seconds >= 120 else f"{seconds} seconds"
+            findings.append(Finding(Status.WARN, fs.label,
+                                    f"{option}: up to {minutes} of changes can be lost on power loss. {row['why']}.",
+                                    row["advice"], evidence))
+            continue
+        findings.append(Finding(Status.WARN, fs.label, f"'{option}' on {fstype}: {row['why']}.", row["advice"], evidence))
+    findings += _discard_findings(fs, timer, evidence)
+    return findings
+
+
+def _discard_findings(fs: _Filesystem, timer: IsEnabled | None, evidence: tuple[Evidence, ...]) -> list[Finding]:
+    fstype = fs.fstype
+    asked = [discard_mode(e.options, fstype) for e in fs.entries]
+    live = [discard_mode(_live_options(m), fstype) for m in fs.mounts if m.mount]
+    modes = {m for m in asked + live if m}
+    if fstype == "btrfs":
+        if "sync" in modes:
+            row = option_row("discard", "btrfs") or {}
+            return [Finding(Status.WARN, fs.label, f"btrfs with plain 'discard' (= discard=sync). {row.get('why', '')}.",
+                            row.get("advice", "Remove 'discard'."), evidence)]
+        if "async" in modes:
+            return [Finding(Status.OK, fs.label, f"btrfs discards asynchronously (discard=async).", "", evidence)]
+        return []
+    if modes & {"on", "sync", "async"}:
+        row = option_row("discard", fstype)
+        if row is None:
+            return []
+        return [Finding(Status.WARN, fs.label, f"Continuous 'discard' on {fstype}. {row['why']}.",
+                        f"{row['advice']}. Here {_timer_words(timer)}.", evidence)]
+    return []
+
+
+def _trim_coverage(filesystems: list[_Filesystem], timer: IsEnabled | None) -> Finding | None:
+    """Nothing trims a filesystem that has no discard when the weekly timer is off."""
+    untrimmed = [fs.label for fs in filesystems if fs.fstype in _NEEDS_TRIM and fs.mounts
+                 and not any(discard_mode(_live_options(m), fs.fstype) in ("on", "sync", "async") for m in fs.mounts)]
+    evidence = (Evidence(" ".join(TIMER_ARGV), timer.evidence if timer else "(no answer)"),)
+    if timer is not None and timer.enabled:
+        return Finding(Status.OK, "fstrim.timer", "fstrim.timer is enabled: the mounted filesystems are trimmed weekly.",
+                       "", evidence)
+    if not untrimmed:
+        return None
+    return Finding(Status.WARN, "fstrim.timer",
+                   f"Nothing trims {', '.join(untrimmed)}: no 'discard' option and {_timer_words(timer).split(':')[0]}.",
+                   "systemctl enable --now fstrim.timer (weekly 'fstrim --listed-in /etc/fstab:/proc/self/mountinfo').",
+                   evidence)
+
+
+def probe(ctx: ProbeContext) -> StepResult:
+    placement = probe_placement(ctx)
+    findings: list[Finding] = list(placement.notes)
+    facts: dict[str, Any] = {"fstab": [], "mounts": []}
+    if not placement.disks:
+        return StepResult(ID, TITLE, Status.SKIP, "No SSD in focus: no mount options to judge.", tuple(findings), facts)
+    document, fstab_findings = _read_fstab(ctx)
+    findings += fstab_findings
+    matched = _match_fstab(ctx, placement, document) if document else []
+    facts["fstab"] = [{"spec": e.spec, "file": e.file, "vfstype": e.vfstype, "options": list(e.options),
+                       "dump": e.dump, "pass": e.pass_} for e, _ in matched]
+    facts["mounts"] = [{"target": m.target, "options": list(_live_options(m))} for m in placement.mounts if m.mount]
+    filesystems: dict[str, _Filesystem] = {}
+    for mount in placement.mounts:
+        filesystems.setdefault(mount.filesystem_key, _Filesystem(mount.filesystem_key)).mounts.append(mount)
+    for entry, key in matched:
+        if entry.vfstype != "swap":
+            filesystems.setdefault(key, _Filesystem(key)).entries.append(entry)
+    if not filesystems:
+        return StepResult(ID, TITLE, Status.SKIP,
+                          f"Nothing on {', '.join(d.name for d in placement.disks)} is mounted or listed in fstab.",
+                          tuple(findings), facts)
+    timer = _timer_state(ctx)
+    for fs in filesystems.values():
+        findings += _atime_findings(fs)
+        findings += _option_findings(fs, timer)
+        if fs.mounts and not fs.entries and document is not None:
+            findings.append(Finding(Status.OK, fs.label, f"{fs.label} has no line in {FSTAB} (mounted by a systemd unit, "
+                                    "the desktop or by hand): its options last until it is unmounted.", "",
+                                    tuple(m.evidence for m in fs.mounts)))
+        if fs.entries and not fs.mounts and placement.mountinfo is not None:
+            findings.append(Finding(Status.OK, fs.label, f"{fs.label} is in {FSTAB} but not mounted now.", "",
+                                    tuple(_fstab_evidence(e) for e in fs.entries)))
+    coverage = _trim_coverage(list(filesystems.values()), timer)
+    if coverage:
+        findings.append(coverage)
+    status = Status.worst([f.status for f in findings])
+    warned = [f for f in findings if f.status is not Status.OK]
+    noatime_missing = sum(1 for f in findings if "noatime saves that write" in f.message)
+    summary = f"{len(filesystems)} filesystem{'s' if len(filesystems) != 1 else ''}: "
+    summary += f"{len(warned)} to change" if warned else "options fine"
+    if noatime_missing:
+        summary += f"; noatime recommended on {noatime_missing}"
+    return StepResult(ID, TITLE, status, summary, tuple(findings), facts)

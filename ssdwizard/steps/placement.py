@@ -1,0 +1,212 @@
+"""Which block devices and mounts sit on the focus disks: shared by the filesystem and mount steps.
+
+A filesystem on an SSD is rarely on the disk itself: it is on a partition, on an LVM volume in
+a partition, on dm-crypt on md RAID. lsblk shows that stack as a tree under each disk; without
+lsblk, sysfs shows it as ``/sys/block/NAME/NAMEpN`` partitions and ``holders/`` links.
+
+A mount is tied to a device by ``major:minor`` in mountinfo, except where the kernel gives the
+filesystem an anonymous device number (btrfs always does: ``0:39``); there the mount's source
+path (``/dev/sdc``) is what ties it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ssdwizard.parsers import ParseError
+from ssdwizard.parsers import mountinfo as mountinfo_parser
+from ssdwizard.parsers.lsblk import BlockDevice
+from ssdwizard.parsers.mountinfo import Mount, Mountinfo
+from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status
+from ssdwizard.steps.inventory import SYS_BLOCK, Disk, focus_disks
+
+MOUNTINFO = "/proc/self/mountinfo"
+PROC_SWAPS = "/proc/swaps"
+_DM_SPLIT = re.compile(r"(?<!-)-(?!-)")
+SWAP_MARK = "[SWAP]"  # what lsblk prints as the mount point of an active swap device
+_DM_TYPES = frozenset({"lvm", "crypt", "dm", "mpath", "raid0", "raid1", "raid4", "raid5", "raid6", "raid10"})
+
+
+@dataclass
+class StackedDevice:
+    """A block device on one or more focus disks (the disk itself, a partition, LVM, dm-crypt, md)."""
+
+    name: str
+    path: str
+    devnum: str | None
+    fstype: str | None
+    disks: list[str]
+    #: every spelling that names this device in fstab: paths, UUID=, LABEL=, PARTUUID=, PARTLABEL=
+    specs: set[str] = field(default_factory=set)
+    mountpoints: tuple[str, ...] = ()
+    block: BlockDevice | None = None
+
+
+@dataclass(frozen=True)
+class PlacedMount:
+    """A mount of a filesystem on a focus disk; ``mount`` is its mountinfo line (None when
+    only lsblk knew the mount point)."""
+
+    target: str
+    source: str
+    fstype: str | None
+    device: StackedDevice
+    mount: Mount | None
+
+    @property
+    def disk(self) -> str:
+        # A filesystem on md RAID or a spanning LVM volume sits on several disks.
+        return ",".join(self.device.disks)
+
+    @property
+    def filesystem_key(self) -> str:
+        """Mounts with the same key are the same filesystem (bind mounts, btrfs subvolumes)."""
+        return self.device.name
+
+    @property
+    def evidence(self) -> Evidence:
+        if self.mount is not None:
+            return Evidence(f"{MOUNTINFO}:{self.mount.number}", self.mount.text)
+        return Evidence("lsblk --json --bytes --output-all",
+                        f"{self.device.name}: fstype {self.fstype}, mountpoint {self.target}")
+
+
+@dataclass(frozen=True)
+class Placement:
+    disks: tuple[Disk, ...]
+    devices: tuple[StackedDevice, ...]
+    mounts: tuple[PlacedMount, ...]
+    swaps: tuple[StackedDevice, ...]
+    mountinfo: Mountinfo | None
+    notes: tuple[Finding, ...]
+
+    def device_for_spec(self, spec: str) -> StackedDevice | None:
+        return next((d for d in self.devices if spec in d.specs), None)
+
+
+def probe_placement(ctx: ProbeContext) -> Placement:
+    """The focus disks' stacked devices and mounts; computed once per report."""
+    return ctx.once(("placement",), lambda: _probe_placement(ctx))
+
+
+def read_mountinfo(ctx: ProbeContext) -> tuple[Mountinfo | None, Finding | None]:
+    text = ctx.read_text(MOUNTINFO)
+    if text is None:
+        return None, Finding(Status.WARN, MOUNTINFO, f"{MOUNTINFO} is missing or unreadable: the live mounts are unknown.",
+                             "Run the wizard on the machine itself (not in a restricted container), as root.",
+                             (Evidence(MOUNTINFO, "(not readable)"),))
+    try:
+        return mountinfo_parser.parse(text), None
+    except ParseError as exc:
+        return None, Finding(Status.WARN, MOUNTINFO, f"{MOUNTINFO} is not in the kernel's format ({exc.message}).",
+                             "A recorded profile may be damaged; re-record it.", (Evidence(MOUNTINFO, text[:200]),))
+
+
+def lsblk_specs(device: BlockDevice) -> set[str]:
+    raw = device.raw
+    specs = {f"/dev/{device.name}"}
+    for column in ("path", "kname"):
+        value = raw.get(column)
+        if isinstance(value, str) and value:
+            specs.add(value if value.startswith("/") else f"/dev/{value}")
+    if device.type in _DM_TYPES or str(raw.get("kname") or "").startswith("dm-"):
+        specs.add(f"/dev/mapper/{device.name}")
+        vg_lv = _vg_lv(device.name)
+        if vg_lv:
+            specs.add(f"/dev/{vg_lv[0]}/{vg_lv[1]}")
+    for column, tag, link in (("uuid", "UUID", "by-uuid"), ("label", "LABEL", "by-label"),
+                              ("partuuid", "PARTUUID", "by-partuuid"), ("partlabel", "PARTLABEL", "by-partlabel")):
+        value = raw.get(column)
+        if isinstance(value, str) and value:
+            specs.add(f"{tag}={value}")
+            specs.add(f"/dev/disk/{link}/{value}")
+    return specs
+
+
+def _vg_lv(dm_name: str) -> tuple[str, str] | None:
+    """``pve-root`` -> (pve, root); device-mapper doubles a dash inside a VG or LV name
+    (``ceph--0f6d-osd--block`` is VG ``ceph-0f6d``, LV ``osd-block``)."""
+    parts = _DM_SPLIT.split(dm_name, maxsplit=1)
+    if len(parts) != 2 or not all(parts):
+        return None
+    return parts[0].replace("--", "-"), parts[1].replace("--", "-")
+
+
+def _devices_from_lsblk(disk: Disk, found: dict[str, StackedDevice]) -> None:
+    assert disk.block is not None
+    for device in disk.block.walk():
+        if device.name in found:
+            if disk.name not in found[device.name].disks:
+                found[device.name].disks.append(disk.name)
+            continue
+        devnum = device.raw.get("maj:min")
+        found[device.name] = StackedDevice(
+            name=device.name, path=device.path or f"/dev/{device.name}",
+            devnum=devnum if isinstance(devnum, str) else None, fstype=device.fstype, disks=[disk.name],
+            specs=lsblk_specs(device), mountpoints=device.mountpoints, block=device)
+
+
+def _devices_from_sysfs(ctx: ProbeContext, disk: Disk, found: dict[str, StackedDevice]) -> None:
+    def add(name: str, sys_dir: str) -> None:
+        if name in found:
+            if disk.name not in found[name].disks:
+                found[name].disks.append(disk.name)
+            return
+        mapper = ctx.read_value(f"{sys_dir}/dm/name")
+        path = f"/dev/mapper/{mapper}" if mapper else f"/dev/{name}"
+        specs = {f"/dev/{name}", path}
+        if mapper and _vg_lv(mapper):
+            vg, lv = _vg_lv(mapper)  # type: ignore[misc]
+            specs.add(f"/dev/{vg}/{lv}")
+        found[name] = StackedDevice(name=mapper or name, path=path, devnum=ctx.read_value(f"{sys_dir}/dev"),
+                                    fstype=None, disks=[disk.name], specs=specs)
+        for holder in ctx.listdir(f"{sys_dir}/holders"):
+            add(holder, f"{SYS_BLOCK}/{holder}")
+
+    base = f"{SYS_BLOCK}/{disk.name}"
+    add(disk.name, base)
+    for entry in ctx.listdir(base):
+        if entry.startswith(disk.name) and entry != disk.name and ctx.read_value(f"{base}/{entry}/dev"):
+            add(entry, f"{base}/{entry}")
+
+
+def _sysfs_swaps(ctx: ProbeContext, devices: list[StackedDevice]) -> list[StackedDevice]:
+    text = ctx.read_text(PROC_SWAPS) or ""
+    active = {line.split()[0] for line in text.splitlines()[1:] if line.split()}
+    return [d for d in devices if d.specs & active]
+
+
+def _probe_placement(ctx: ProbeContext) -> Placement:
+    disks = focus_disks(ctx)
+    found: dict[str, StackedDevice] = {}
+    for disk in disks:
+        if disk.block is not None:
+            _devices_from_lsblk(disk, found)
+        else:
+            _devices_from_sysfs(ctx, disk, found)
+    devices = list(found.values())
+    notes: list[Finding] = []
+    table: Mountinfo | None = None
+    if disks:
+        table, problem = read_mountinfo(ctx)
+        if problem:
+            notes.append(problem)
+    mounts: list[PlacedMount] = []
+    if table is not None:
+        by_devnum = {d.devnum: d for d in devices if d.devnum}
+        for mount in table.mounts:
+            device = by_devnum.get(mount.device) or next((d for d in devices if mount.source in d.specs), None)
+            if device is not None:
+                mounts.append(PlacedMount(mount.mount_point, mount.source, mount.fstype, device, mount))
+    else:
+        # No mountinfo: lsblk's MOUNTPOINTS column still says where (not with which options).
+        for device in devices:
+            for point in device.mountpoints:
+                if point != SWAP_MARK:
+                    mounts.append(PlacedMount(point, device.path, device.fstype, device, None))
+    if any(d.block is not None for d in devices):
+        swaps = [d for d in devices if d.fstype == "swap" and SWAP_MARK in d.mountpoints]
+    else:
+        swaps = _sysfs_swaps(ctx, devices)
+    return Placement(disks, tuple(devices), tuple(mounts), tuple(swaps), table, tuple(notes))
