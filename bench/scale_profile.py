@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import string
 from pathlib import Path
 
 from ssdwizard.data import PROFILES_DIR
+from ssdwizard.system import ProfileSystem
 
 SOURCE = PROFILES_DIR / "pve-ceph-node"
 
@@ -69,21 +69,19 @@ def build(target: Path, disks: int = 96, latency_ms: int = 20) -> Path:
     for file in ("proc/sys/kernel/hostname", "proc/sys/kernel/osrelease"):
         (root / file).parent.mkdir(parents=True, exist_ok=True)
         (root / file).write_text((SOURCE / "root" / file).read_text())
-    queue = SOURCE / "root" / "sys" / "block" / "sda" / "queue"
-    (root / "sys" / "block").mkdir(parents=True)
-    (root / "sys" / "class" / "ata_link").mkdir(parents=True)
-    controller = root / "sys" / "devices" / "pci0000:00" / "0000:00:17.0"
-    controller.mkdir(parents=True)
-    os.symlink("../../../bus/pci/drivers/ahci", controller / "driver")
+    queue = ProfileSystem(SOURCE).host_path("/sys/block/sda/queue")
+    links = {"/sys/devices/pci0000:00/0000:00:17.0/driver": "../../../bus/pci/drivers/ahci"}
     for port, name in enumerate(names, start=1):
         real = f"pci0000:00/0000:00:17.0/ata{port}/host{port - 1}/target{port - 1}:0:0/{port - 1}:0:0:0/block/{name}"
         (root / "sys" / "devices" / real / "queue").mkdir(parents=True)
         for file in queue.iterdir():
             (root / "sys" / "devices" / real / "queue" / file.name).write_text(file.read_text())
-        os.symlink(f"../devices/{real}", root / "sys" / "block" / name)
-        link = root / "sys" / "devices" / "pci0000:00" / "0000:00:17.0" / f"ata{port}" / f"link{port}" / "ata_link" / f"link{port}"
-        link.mkdir(parents=True)
-        (link / "sata_spd").write_text("6.0 Gbps\n")
-        os.symlink(f"../../devices/pci0000:00/0000:00:17.0/ata{port}/link{port}/ata_link/link{port}",
-                   root / "sys" / "class" / "ata_link" / f"link{port}")
+        links[f"/sys/block/{name}"] = f"../devices/{real}"
+        ata_link = f"pci0000:00/0000:00:17.0/ata{port}/link{port}/ata_link/link{port}"
+        (root / "sys" / "devices" / ata_link).mkdir(parents=True)
+        (root / "sys" / "devices" / ata_link / "sata_spd").write_text("6.0 Gbps\n")
+        links[f"/sys/class/ata_link/link{port}"] = f"../../devices/{ata_link}"
+    with open(target / "profile.toml", "a") as toml:
+        for path, link_target in links.items():
+            toml.write(f"[[link]]\npath = {json.dumps(path)}\ntarget = {json.dumps(link_target)}\n\n")
     return target

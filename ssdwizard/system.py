@@ -16,7 +16,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -211,12 +211,15 @@ class LiveSystem(System):
         return os.path.isdir(path)
 
 
-def resolve_in_root(root: Path, path: str) -> Path:
-    """Map a machine path to the file under a profile's ``root/``, following the links stored
-    there as the machine would, but anchored at ``root`` so that no link (absolute or full of
-    ``..``) can lead outside the profile."""
+def resolve_in_root(root: Path, path: str, links: Mapping[str, str] | None = None) -> Path:
+    """Map a machine path to the file under a profile's ``root/``, following the profile's links
+    (its ``[[link]]`` table, or symlinks stored in ``root/``) as the machine would, but anchored
+    at ``root`` so that no link (absolute or full of ``..``) can lead outside the profile."""
+    table = links or {}
 
     def readlink(machine_path: str) -> str | None:
+        if machine_path in table:
+            return table[machine_path]
         host = root / machine_path.lstrip("/")
         return os.readlink(host) if host.is_symlink() else None
 
@@ -250,8 +253,10 @@ def _profile_text(entry: dict, key: str, profile_dir: Path, where: str) -> str:
     return ""
 
 
-def load_profile_commands(profile_dir: Path) -> tuple[dict, dict[tuple[str, ...], ProfileCommand]]:
-    """Read and check ``profile.toml``: the [profile] table and the [[command]] replies."""
+def load_profile(profile_dir: Path) -> tuple[dict, dict[tuple[str, ...], ProfileCommand], dict[str, str]]:
+    """Read and check ``profile.toml``: the [profile] table, the [[command]] replies and the
+    [[link]] table (symbolic links of the machine, kept in the TOML so that a profile survives
+    zip files, wheels and tools that drop or loop on symlinks)."""
     toml_path = profile_dir / "profile.toml"
     if not profile_dir.is_dir():
         raise ProfileError(f"{profile_dir}: no such profile directory")
@@ -288,7 +293,16 @@ def load_profile_commands(profile_dir: Path) -> tuple[dict, dict[tuple[str, ...]
             exit_code=exit_code,
             latency_ms=int(latency),
         )
-    return meta, commands
+    links: dict[str, str] = {}
+    entries = data.get("link", [])
+    if not isinstance(entries, list):
+        raise ProfileError(f"{toml_path}: link must be an array of tables ([[link]])")
+    for index, entry in enumerate(entries, start=1):
+        path, target = (entry.get("path"), entry.get("target")) if isinstance(entry, dict) else (None, None)
+        if not isinstance(path, str) or not path.startswith("/") or not isinstance(target, str) or not target:
+            raise ProfileError(f"{toml_path} link #{index}: needs an absolute path and a target")
+        links[str(PurePosixPath(path))] = target
+    return meta, commands, links
 
 
 class ProfileSystem(System):
@@ -300,7 +314,10 @@ class ProfileSystem(System):
 
     def __init__(self, profile_dir: str | Path) -> None:
         self.profile_dir = Path(profile_dir)
-        meta, self._commands = load_profile_commands(self.profile_dir)
+        meta, self._commands, self._links = load_profile(self.profile_dir)
+        self._links_by_folder: dict[str, list[str]] = {}
+        for link in self._links:
+            self._links_by_folder.setdefault(str(PurePosixPath(link).parent), []).append(PurePosixPath(link).name)
         self.root = self.profile_dir / "root"
         self.profile_name = str(meta.get("name") or self.profile_dir.name)
         self.description = str(meta.get("description") or "")
@@ -318,31 +335,45 @@ class ProfileSystem(System):
             time.sleep(reply.latency_ms / 1000)
         return CommandResult(argv, reply.exit_code, reply.stdout, reply.stderr)
 
-    def _host_path(self, path: str) -> Path:
-        return resolve_in_root(self.root, path)
+    def host_path(self, path: str) -> Path:
+        """Where a machine path lives under this profile's root (the apply layer writes there)."""
+        return resolve_in_root(self.root, path, self._links)
+
+    def _canonical(self, path: str) -> str:
+        """The machine path with every link followed, as the links table names paths."""
+        return follow_links(path, self.readlink)
 
     def read_text(self, path: str) -> str | None:
-        return _read_file(self._host_path(path))
+        return _read_file(self.host_path(path))
 
     def listdir(self, path: str) -> list[str]:
         try:
-            return sorted(os.listdir(self._host_path(path)))
+            names = set(os.listdir(self.host_path(path)))
         except OSError:
-            return []
+            names = set()
+        names.update(self._links_by_folder.get(self._canonical(path), ()))
+        return sorted(names)
 
     def exists(self, path: str) -> bool:
-        parent = self._host_path(str(PurePosixPath(path).parent))
-        return os.path.lexists(parent / PurePosixPath(path).name)
+        return self.readlink(path) is not None or os.path.lexists(self.host_path(path))
 
     def readlink(self, path: str) -> str | None:
-        parent = self._host_path(str(PurePosixPath(path).parent))
+        if path in self._links:  # the common case: realpath asks for each step of a canonical path
+            return self._links[path]
+        pure = PurePosixPath(path)
+        if pure == PurePosixPath("/"):
+            return None
+        host_parent = self.host_path(str(pure.parent))
+        canonical = str(PurePosixPath("/", host_parent.relative_to(self.root), pure.name))
+        if canonical in self._links:
+            return self._links[canonical]
         try:
-            return os.readlink(parent / PurePosixPath(path).name)
+            return os.readlink(host_parent / pure.name)
         except OSError:
             return None
 
     def is_dir(self, path: str) -> bool:
-        return self._host_path(path).is_dir()
+        return self.host_path(path).is_dir()
 
 
 PER_PROCESS_LINKS = frozenset({"/proc/self", "/proc/thread-self"})
@@ -450,14 +481,8 @@ class RecordingSystem(System):
         root.mkdir(parents=True, exist_ok=True)
         with self._lock:
             seen = _Recording(dict(self._seen.commands), dict(self._seen.files), dict(self._seen.links), dict(self._seen.dirs))
-        # Links first (shortest paths first), so that files below them land on the real path.
-        for path in sorted(seen.links, key=lambda p: (p.count("/"), p)):
-            host = resolve_in_root(root, str(PurePosixPath(path).parent)) / PurePosixPath(path).name
-            host.parent.mkdir(parents=True, exist_ok=True)
-            if not os.path.lexists(host):
-                os.symlink(seen.links[path], host)
         for path, names in seen.dirs.items():
-            folder = resolve_in_root(root, path)
+            folder = resolve_in_root(root, path, seen.links)
             if folder.exists() and not folder.is_dir():
                 continue
             folder.mkdir(parents=True, exist_ok=True)
@@ -465,9 +490,9 @@ class RecordingSystem(System):
                 child = PurePosixPath(path) / entry
                 if str(child) in seen.links or str(child) in seen.files:
                     continue
-                resolve_in_root(root, str(child)).mkdir(parents=True, exist_ok=True)
+                resolve_in_root(root, str(child), seen.links).mkdir(parents=True, exist_ok=True)
         for path, text in seen.files.items():
-            host = resolve_in_root(root, path)
+            host = resolve_in_root(root, path, seen.links)
             host.parent.mkdir(parents=True, exist_ok=True)
             if host.is_dir():
                 continue
@@ -490,6 +515,8 @@ class RecordingSystem(System):
                 "latency_ms = 0",
                 "",
             ]
+        for path, link_target in sorted(seen.links.items()):
+            lines += ["[[link]]", f"path = {_toml_string(path)}", f"target = {_toml_string(link_target)}", ""]
         (target / "profile.toml").write_text("\n".join(lines), encoding="utf-8")
         return target
 

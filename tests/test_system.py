@@ -159,3 +159,47 @@ def test_recording_keeps_proc_self_a_directory(tmp_path):
     profile = recorder.save(tmp_path / "p", "t", "d")
     assert (profile / "root" / "proc" / "self").is_dir() and not (profile / "root" / "proc" / "self").is_symlink()
     assert ProfileSystem(profile).read_text("/proc/self/mountinfo")
+
+
+def test_links_in_the_profile_table_are_followed_inside_the_root(tmp_path):
+    profile = tmp_path / "p"
+    (profile / "root" / "sys" / "devices" / "pci0" / "ata1" / "block" / "sda" / "queue").mkdir(parents=True)
+    (profile / "root" / "sys" / "devices" / "pci0" / "ata1" / "block" / "sda" / "queue" / "rotational").write_text("0\n")
+    (profile / "root" / "etc").mkdir()
+    (profile / "root" / "etc" / "passwd").write_text("profile's own\n")
+    (profile / "profile.toml").write_text(
+        '[[link]]\npath = "/sys/block/sda"\ntarget = "../devices/pci0/ata1/block/sda"\n\n'
+        '[[link]]\npath = "/etc/evil"\ntarget = "/../../../etc/passwd"\n')
+    system = ProfileSystem(profile)
+    assert system.listdir("/sys/block") == ["sda"]
+    assert system.exists("/sys/block/sda") and system.is_dir("/sys/block/sda")
+    assert system.readlink("/sys/block/sda") == "../devices/pci0/ata1/block/sda"
+    assert system.realpath("/sys/block/sda/queue") == "/sys/devices/pci0/ata1/block/sda/queue"
+    assert system.read_text("/sys/block/sda/queue/rotational") == "0\n"
+    assert system.read_text("/etc/evil") == "profile's own\n"
+
+
+def test_a_bad_link_entry_is_a_profile_error(tmp_path):
+    (tmp_path / "profile.toml").write_text('[[link]]\npath = "sys/block/sda"\ntarget = "x"\n')
+    with pytest.raises(ProfileError, match="needs an absolute path"):
+        ProfileSystem(tmp_path)
+
+
+def test_bundled_profiles_hold_no_symlinks():
+    # Symlinks (sysfs is full of loops) make packaging tools recurse forever and are lost in
+    # wheels and zip files: bundled profiles keep their links in profile.toml.
+    from ssdwizard.data import PROFILES_DIR
+
+    assert [p for p in PROFILES_DIR.rglob("*") if p.is_symlink()] == []
+
+
+def test_a_recording_writes_links_into_the_toml_not_the_filesystem(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "f").write_text("x")
+    (tmp_path / "link").symlink_to("real")
+    recorder = RecordingSystem(LiveSystem())
+    recorder.read_text(str(tmp_path / "link" / "f"))
+    profile = recorder.save(tmp_path / "p", "t", "d")
+    assert [p for p in (profile / "root").rglob("*") if p.is_symlink()] == []
+    assert f'path = "{tmp_path}/link"' in (profile / "profile.toml").read_text()
+    assert ProfileSystem(profile).read_text(str(tmp_path / "link" / "f")) == "x"

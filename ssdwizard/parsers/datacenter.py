@@ -273,7 +273,6 @@ class DatacenterConfig:
         """
         value = format_migration(kind, network)
         target = self.get("migration")
-        legacy = [line for line in self.properties if line.key == LEGACY_KEY]
         ending = self._ending()
         pieces: list[str] = []
         placed = False
@@ -291,7 +290,6 @@ class DatacenterConfig:
             if pieces and not pieces[-1].endswith("\n"):
                 pieces[-1] += ending
             pieces.append(f"migration: {value}{ending}")
-        del legacy
         return "".join(pieces)
 
     def _ending(self) -> str:

@@ -77,8 +77,7 @@ def test_restricted_dmesg_falls_back_to_the_driver_in_sysfs(tmp_path):
 def test_a_link_slower_than_both_ends_names_the_three_numbers(tmp_path):
     profile = tmp_path / "pve"
     shutil.copytree(PROFILES_DIR / "pve-ceph-node", profile, symlinks=True)
-    spd = profile / "root" / "sys" / "class" / "ata_link" / "link2" / "sata_spd"
-    spd.write_text("1.5 Gbps\n")
+    ProfileSystem(profile).host_path("/sys/class/ata_link/link2/sata_spd").write_text("1.5 Gbps\n")
     result = probe(sata, profile)
     sdb = next(f for f in result.findings if f.subject == "sdb")
     assert result.status is Status.WARN and sdb.status is Status.WARN

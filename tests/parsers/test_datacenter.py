@@ -1,0 +1,167 @@
+"""datacenter.cfg: real files round-trip byte for byte; the migration edit changes only its lines."""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conftest import FIXTURES
+from ssdwizard.parsers import datacenter
+from ssdwizard.parsers.datacenter import BlankLine, PropertyLine, UnparsedLine
+
+DATACENTER = FIXTURES / "datacenter"
+LABELS = tomllib.loads((DATACENTER / "labels.toml").read_text())["datacenter-cfg"]
+ALL = sorted(path.name for path in DATACENTER.glob("*.txt"))
+
+
+def read(name: str) -> str:
+    return (DATACENTER / name).read_bytes().decode("utf-8")
+
+
+def changed_lines(before: str, after: str) -> list[str]:
+    diff = difflib.unified_diff(before.splitlines(True), after.splitlines(True), n=0)
+    return [line for line in diff if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_fixture_round_trips_byte_for_byte(name):
+    text = read(name)
+    assert datacenter.render(datacenter.parse(text)) == text
+
+
+@pytest.mark.parametrize("name", sorted(LABELS))
+def test_migration_settings_match_the_corpus_labels(name):
+    label = LABELS[name]
+    document = datacenter.parse(read(f"{name}.txt"))
+    assert (document.migration is not None) == label["migration_configured"]
+    assert document.migration_type == label["migration_type"]
+    assert (document.migration_network or "") == label["migration_network"]
+    values = document.values()
+    for key in ("keyboard", "webauthn"):
+        if key in label:
+            assert values[key] == label[key]
+    if "bwlimit_migration_kib_s" in label:
+        assert values["bwlimit"] == f"migration={label['bwlimit_migration_kib_s']}"
+    assert document.unparsed == ()
+
+
+def test_gui_written_file_starts_with_the_empty_description_line():
+    document = datacenter.parse(read("datacenter-cfg-02.txt"))
+    assert isinstance(document.lines[0], BlankLine)
+    assert document.migration is None and document.legacy_unsecure is None
+
+
+def test_blank_after_the_comma_is_read_as_meant_and_flagged():
+    # Proxmox's parse_property_string would take ' network' as the key and reject the value.
+    migration = datacenter.parse(read("datacenter-cfg-04.txt")).migration
+    assert (migration.type, migration.network) == ("insecure", "192.168.155.0/24")
+    assert len(migration.problems) == 1 and "' network'" in migration.problems[0]
+
+
+def test_clean_property_string_has_no_problems():
+    migration = datacenter.parse(read("datacenter-cfg-06.txt")).migration
+    assert migration.problems == ()
+
+
+def test_deprecated_key_alone_means_insecure():
+    document = datacenter.parse(read("notes-datacenter-migration-unsecure.txt"))
+    assert document.migration is None
+    assert document.legacy_unsecure is True and document.legacy_ignored is False
+    assert document.migration_type == "insecure" and document.migration_network is None
+
+
+def test_migration_type_wins_over_the_deprecated_key():
+    document = datacenter.parse("migration_unsecure: 1\nmigration: type=secure\n")
+    assert document.migration_type == "secure" and document.legacy_ignored
+
+
+def test_deprecated_key_fills_in_when_migration_sets_no_type():
+    # pve-cluster only ignores migration_unsecure when migration has a type.
+    document = datacenter.parse("migration: network=10.1.0.0/24\nmigration_unsecure: yes\n")
+    assert document.migration_type == "insecure" and not document.legacy_ignored
+
+
+def test_default_key_form_is_the_type():
+    migration = datacenter.parse_migration("insecure,network=10.0.0.0/24")
+    assert (migration.type, migration.network, migration.problems) == ("insecure", "10.0.0.0/24", ())
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["type=fast", "network=10.0.0.0", "network=nonsense/8", "speed=1", "type=secure,type=insecure", "=x"],
+)
+def test_values_proxmox_rejects_are_flagged(value):
+    assert datacenter.parse_migration(value).problems
+
+
+def test_edit_rewrites_the_migration_line_in_place():
+    before = read("datacenter-cfg-06.txt")
+    after = datacenter.parse(before).with_migration("insecure", "10.20.0.0/24")
+    assert changed_lines(before, after) == [
+        "-migration: type=insecure,network=172.16.1.0/24\n",
+        "+migration: type=insecure,network=10.20.0.0/24\n",
+    ]
+
+
+def test_edit_fixes_the_blank_after_the_comma_and_nothing_else():
+    before = read("datacenter-cfg-04.txt")
+    document = datacenter.parse(before)
+    after = document.with_migration("insecure", document.migration_network)
+    assert changed_lines(before, after) == [
+        "-migration: type=insecure, network=192.168.155.0/24\n",
+        "+migration: type=insecure,network=192.168.155.0/24\n",
+    ]
+
+
+def test_edit_appends_when_there_is_no_migration_line():
+    before = read("datacenter-cfg-02.txt")
+    after = datacenter.parse(before).with_migration("insecure", "192.168.86.0/24")
+    assert after == before + "migration: type=insecure,network=192.168.86.0/24\n"
+
+
+def test_edit_replaces_the_deprecated_key_where_it_stood():
+    before = read("notes-datacenter-migration-unsecure.txt")
+    after = datacenter.parse(before).with_migration("insecure", "10.0.2.0/24")
+    assert after == "migration: type=insecure,network=10.0.2.0/24\n"
+
+
+def test_edit_removes_every_deprecated_line_and_keeps_the_rest():
+    before = "# notes\r\nkeyboard: de\r\nmigration_unsecure: 1\r\n  migration:\tinsecure  \r\nmigration_unsecure: 0"
+    after = datacenter.parse(before).with_migration("insecure", "10.9.0.0/16")
+    assert after == "# notes\r\nkeyboard: de\r\n  migration:\ttype=insecure,network=10.9.0.0/16  \r\n"
+    assert datacenter.parse(after).migration_type == "insecure"
+
+
+def test_edit_gives_a_missing_final_newline_before_appending():
+    after = datacenter.parse("keyboard: de").with_migration("secure", None)
+    assert after == "keyboard: de\nmigration: type=secure\n"
+
+
+@pytest.mark.parametrize("kind,network", [("fast", None), ("insecure", "10.0.0.0"), ("insecure", "10.0.0.0/24,x=1")])
+def test_edit_refuses_values_proxmox_would_reject(kind, network):
+    with pytest.raises(ValueError):
+        datacenter.parse("").with_migration(kind, network)
+
+
+def test_lines_proxmox_ignores_are_kept_as_unparsed():
+    document = datacenter.parse("keyboard de\nmigration: secure\n")
+    assert isinstance(document.lines[0], UnparsedLine)
+    assert isinstance(document.lines[1], PropertyLine) and document.migration_type == "secure"
+
+
+def test_later_line_wins():
+    document = datacenter.parse("migration: type=secure\nmigration: type=insecure\n")
+    assert document.migration_type == "insecure" and document.get("migration").number == 2
+
+
+@given(st.text(max_size=300))
+def test_any_text_round_trips_and_never_raises(text):
+    document = datacenter.parse(text)
+    assert document.render() == text
+    document.migration_type, document.migration_network, document.legacy_ignored
+    after = document.with_migration("insecure", "10.0.0.0/24")
+    assert datacenter.parse(after).migration_type == "insecure"
