@@ -49,9 +49,19 @@ def libata_quirks_for(model: str | None, firmware: str | None) -> QuirkEntry | N
         return None
     model = model.rstrip()
     for entry in _quirk_entries():
+        # The glob's literal head is a cheap first test: fnmatch compiles a regex per pattern.
+        if not model.startswith(_literal_head(entry.model)):
+            continue
         if fnmatchcase(model, entry.model) and (not entry.firmware or fnmatchcase(firmware or "", entry.firmware)):
             return entry
     return None
+
+
+@cache
+def _literal_head(glob: str) -> str:
+    """The part of a glob before its first wildcard: every match starts with it."""
+    cut = min((i for i, ch in enumerate(glob) if ch in "*?["), default=len(glob))
+    return glob[:cut]
 
 
 @cache

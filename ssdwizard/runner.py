@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 
 from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status, Step, StepResult
 
@@ -30,7 +29,9 @@ def run_steps(steps: Iterable[Step], ctx: ProbeContext) -> list[StepResult]:
     """Every probe at once (each in its own thread: they mostly wait on commands), results in
     the guide's order. Commands two steps share run once: the context caches them."""
     steps = list(steps)
-    if ctx.jobs == 1 or len(steps) == 1:
+    if not ctx.parallel or len(steps) == 1:
         return [run_step(step, ctx) for step in steps]
+    from concurrent.futures import ThreadPoolExecutor  # only paid for when threads are used
+
     with ThreadPoolExecutor(max_workers=len(steps), thread_name_prefix="probe-step") as pool:
         return list(pool.map(lambda step: run_step(step, ctx), steps))

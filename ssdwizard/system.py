@@ -68,6 +68,9 @@ class System:
 
     #: The profile's name when replaying one, else None.
     profile_name: str | None = None
+    #: True where every command answers at once (a profile without latency): probing in
+    #: parallel then gains nothing.
+    answers_instantly: bool = False
 
     def run(self, argv: list[str] | tuple[str, ...], timeout: float | None = None) -> CommandResult:
         raise NotImplementedError  # abstract: each System answers differently
@@ -99,30 +102,33 @@ class System:
 def follow_links(path: str, readlink: Callable[[str], str | None],
                  noted: Callable[[str, str], None] | None = None) -> str:
     """``realpath`` done by hand over any ``readlink``: a profile's links are resolved inside
-    its root, and a recording notes every link on the way (``noted(link, target)``)."""
-    current = PurePosixPath("/")
-    pending = list(PurePosixPath(path).parts[1:])
+    its root, and a recording notes every link on the way (``noted(link, target)``).
+    Plain string work: this runs for every sysfs path a probe reads from a profile."""
+    parts: list[str] = []
+    pending = [p for p in path.split("/") if p]
+    pending.reverse()  # a stack: the next component is at the end
     hops = 0
     while pending:
-        name = pending.pop(0)
-        if name in (".", ""):
+        name = pending.pop()
+        if name == ".":
             continue
         if name == "..":
-            current = current.parent
+            if parts:
+                parts.pop()
             continue
-        candidate = current / name
+        candidate = "/" + "/".join([*parts, name])
         # The kernel gives up after 40 links (ELOOP); so does this walk.
-        target = readlink(str(candidate)) if hops < 40 else None
+        target = readlink(candidate) if hops < 40 else None
         if target is None:
-            current = candidate
+            parts.append(name)
             continue
         hops += 1
         if noted is not None:
-            noted(str(candidate), target)
+            noted(candidate, target)
         if target.startswith("/"):
-            current = PurePosixPath("/")
-        pending = [p for p in PurePosixPath(target).parts if p != "/"] + pending
-    return str(current)
+            parts = []
+        pending.extend(reversed([p for p in target.split("/") if p]))
+    return "/" + "/".join(parts)
 
 
 def _decode(data: bytes) -> str:
@@ -315,6 +321,8 @@ class ProfileSystem(System):
     def __init__(self, profile_dir: str | Path) -> None:
         self.profile_dir = Path(profile_dir)
         meta, self._commands, self._links = load_profile(self.profile_dir)
+        self.answers_instantly = all(reply.latency_ms == 0 for reply in self._commands.values())
+        self._host_paths: dict[str, Path] = {}
         self._links_by_folder: dict[str, list[str]] = {}
         for link in self._links:
             self._links_by_folder.setdefault(str(PurePosixPath(link).parent), []).append(PurePosixPath(link).name)
@@ -337,7 +345,11 @@ class ProfileSystem(System):
 
     def host_path(self, path: str) -> Path:
         """Where a machine path lives under this profile's root (the apply layer writes there)."""
-        return resolve_in_root(self.root, path, self._links)
+        found = self._host_paths.get(path)
+        if found is None:
+            # Links are fixed for the life of a profile, so a path resolves the same way every time.
+            found = self._host_paths[path] = resolve_in_root(self.root, path, self._links)
+        return found
 
     def _canonical(self, path: str) -> str:
         """The machine path with every link followed, as the links table names paths."""

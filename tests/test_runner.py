@@ -50,7 +50,7 @@ def test_every_command_and_file_is_asked_once_per_report(tmp_path):
 
 
 def test_concurrent_and_sequential_runs_give_the_same_report(tmp_path):
-    profile = build(tmp_path / "scale", disks=12, latency_ms=0)
+    profile = build(tmp_path / "scale", disks=12, latency_ms=1)  # latency: the threads are used
     reports = []
     for jobs in (1, 8):
         ctx = ProbeContext(ProfileSystem(profile), jobs=jobs)

@@ -59,3 +59,13 @@ def parse_int(text: str, source: str) -> int:
     if not value.isascii() or not value.isdigit():
         raise ParseError(source, f"expected a whole number, got {value[:40]!r}")
     return int(value)
+
+
+_LINK_SPEED = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*Gbps\s*$")
+
+
+def parse_link_speed(text: str | None) -> float | None:
+    """``/sys/class/ata_link/linkN/sata_spd`` or ``hw_sata_spd_limit``: ``6.0 Gbps`` → 6.0.
+    The kernel writes ``<unknown>`` for a link that is down or a limit that is not set: None."""
+    match = _LINK_SPEED.match(text or "")
+    return float(match.group(1)) if match else None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, TypeVar
@@ -90,7 +89,13 @@ class ProbeContext:
         self._values: dict[tuple, Any] = {}
         self._locks: dict[tuple, threading.Lock] = {}
         self._guard = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: Any = None  # a ThreadPoolExecutor, made on first use
+
+    @property
+    def parallel(self) -> bool:
+        """Whether running commands and probes at once can help: not with one job, and not on
+        a profile whose every reply is instant (threads would only add their own overhead)."""
+        return self.jobs > 1 and not self.system.answers_instantly
 
     def close(self) -> None:
         if self._pool is not None:
@@ -102,10 +107,12 @@ class ProbeContext:
         one per disk waits for the slowest of them rather than for their sum. The answers land
         in the cache; :meth:`run` then returns them."""
         pending = [tuple(argv) for argv in commands]
-        if len(pending) <= 1 or self.jobs == 1:
+        if len(pending) <= 1 or not self.parallel:
             for argv in pending:
                 self.run(argv)
             return
+        from concurrent.futures import ThreadPoolExecutor  # only paid for when threads are used
+
         with self._guard:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="probe-cmd")

@@ -7,22 +7,13 @@ smartctl's ``interface_speed.current`` is the disk's own view. They agree on a h
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from ssdwizard.parsers.sysfs import parse_link_speed
 from ssdwizard.steps.base import Evidence, ProbeContext
 from ssdwizard.steps.identity import DiskIdentity, ata_place, is_ata
 from ssdwizard.steps.inventory import Disk
 from ssdwizard.steps.kernel_log import read_kernel_log
-
-_SPEED = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*Gbps\s*$")
-
-
-def parse_link_speed(text: str | None) -> float | None:
-    """``6.0 Gbps`` → 6.0; ``<unknown>`` (link down or no limit) → None."""
-    match = _SPEED.match(text or "")
-    return float(match.group(1)) if match else None
-
 
 @dataclass(frozen=True)
 class LinkSpeed:

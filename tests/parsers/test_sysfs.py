@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from conftest import FIXTURES
 from ssdwizard.parsers import ParseError
-from ssdwizard.parsers.sysfs import parse_flag, parse_int, parse_scheduler
+from ssdwizard.parsers.sysfs import parse_flag, parse_int, parse_link_speed, parse_scheduler
 
 LABELS = tomllib.loads((FIXTURES / "corpus-labels.toml").read_text())["scheduler"]
 
@@ -56,3 +56,15 @@ def test_any_text_gives_data_or_a_parse_error(text):
             parse(text)
         except ParseError:
             pass
+
+
+def test_sata_link_speeds_as_the_kernel_writes_them():
+    # Values from libata-transport.c's sata_spd_string(): "1.5 Gbps", "3.0 Gbps", "6.0 Gbps", "<unknown>".
+    assert [parse_link_speed(t) for t in ("1.5 Gbps\n", "3.0 Gbps", "6.0 Gbps\n")] == [1.5, 3.0, 6.0]
+    assert parse_link_speed("<unknown>\n") is None and parse_link_speed(None) is None
+
+
+@given(st.text(max_size=40))
+def test_any_link_speed_text_gives_a_number_or_none(text):
+    value = parse_link_speed(text)
+    assert value is None or value >= 0
