@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ssdwizard import __version__
+from ssdwizard.apply.plan import Plan
 from ssdwizard.steps.base import Finding, Status, StepResult
 
 SCHEMA = 1
@@ -72,7 +73,7 @@ def to_dict(report: Report) -> dict[str, Any]:
                     for f in r.findings
                 ],
                 "facts": r.facts,
-                "plan": None,
+                "plan": r.plan.to_report() if r.plan else None,
             }
             for r in report.results
         ],
@@ -121,6 +122,19 @@ def _finding_lines(finding: Finding, subject_width: int, unicode: bool) -> list[
     return lines
 
 
+def _plan_lines(plan: Plan) -> list[str]:
+    count = len(plan.changes)
+    lines = [f"  Plan: {count} change{'s' if count != 1 else ''}"]
+    for warning in plan.warnings:
+        lines += _wrap(f"WARNING: {warning}", "    ", "      ")
+    for change in plan.changes:
+        lines += _wrap(f"{change.kind} {change.target}: {change.why}", "    - ", "      ")
+        lines += [f"      {line}" for line in change.diff().splitlines()]
+    for note in plan.notes:
+        lines += _wrap(note, "    * ", "      ")
+    return lines
+
+
 def render_text(report: Report, unicode: bool = True) -> str:
     """A report a person reads in a terminal: an overview table, then each step's findings."""
     sep = " · " if unicode else " - "
@@ -136,6 +150,8 @@ def render_text(report: Report, unicode: bool = True) -> str:
         subject_width = min(max((len(f.subject) for f in result.findings), default=0), 16)
         for finding in result.findings:
             lines += _finding_lines(finding, subject_width, unicode)
+        if result.plan:
+            lines += _plan_lines(result.plan)
     text = "\n".join(lines) + "\n"
     return text if unicode else text.encode("ascii", "replace").decode("ascii")
 
@@ -164,6 +180,13 @@ def render_markdown(report: Report) -> str:
                 lines.append(f"  - Evidence from `{evidence.source}`:")
                 if evidence.excerpt.strip():
                     lines += ["", "    ```", *(f"    {line}" for line in evidence.excerpt.strip().splitlines()), "    ```", ""]
+        if result.plan:
+            lines += ["", "**Plan**:", ""]
+            lines += [f"- **Warning**: {w}" for w in result.plan.warnings]
+            for change in result.plan.changes:
+                lines += [f"- {change.kind} `{change.target}`: {change.why}", "", "  ```diff",
+                          *(f"  {line}" for line in change.diff().splitlines()), "  ```", ""]
+            lines += [f"- {note}" for note in result.plan.notes]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

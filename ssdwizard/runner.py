@@ -2,36 +2,52 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status, Step, StepResult
 
 
-def run_step(step: Step, ctx: ProbeContext) -> StepResult:
-    """One probe. Whatever it raises becomes status ``error`` with the message; the run goes on."""
+def run_step(step: Step, ctx: ProbeContext, choices: Mapping[str, str] | None = None) -> StepResult:
+    """One probe, then its plan. Whatever they raise becomes status ``error`` with the message;
+    the run goes on."""
     try:
-        return step.probe(ctx)
+        result = step.probe(ctx)
     except Exception as exc:  # noqa: BLE001 - a broken probe must not stop the others
+        return _broken(step, exc)
+    if step.plan is None or result.status is Status.ERROR:
+        return result
+    try:
+        plan = step.plan(result, choices or {})
+    except Exception as exc:  # noqa: BLE001 - a broken planner leaves the findings standing
         message = f"{type(exc).__name__}: {exc}"
-        return StepResult(
-            step.id,
-            step.title,
-            Status.ERROR,
-            f"The probe failed: {message}",
-            (Finding(Status.ERROR, step.id, f"The probe failed: {message}",
-                     "Please report this with a recorded profile (ssdwizard --record DIR).",
-                     (Evidence("ssdwizard", message),)),),
-            {},
-        )
+        broken = Finding(Status.ERROR, step.id, f"Planning the change failed: {message}",
+                         "Please report this with a recorded profile (ssdwizard --record DIR).")
+        return replace(result, status=Status.ERROR, findings=(*result.findings, broken))
+    return replace(result, plan=plan if plan is not None and not plan.empty else None)
 
 
-def run_steps(steps: Iterable[Step], ctx: ProbeContext) -> list[StepResult]:
+def _broken(step: Step, exc: Exception) -> StepResult:
+    message = f"{type(exc).__name__}: {exc}"
+    return StepResult(
+        step.id,
+        step.title,
+        Status.ERROR,
+        f"The probe failed: {message}",
+        (Finding(Status.ERROR, step.id, f"The probe failed: {message}",
+                 "Please report this with a recorded profile (ssdwizard --record DIR).",
+                 (Evidence("ssdwizard", message),)),),
+        {},
+    )
+
+
+def run_steps(steps: Iterable[Step], ctx: ProbeContext, choices: Mapping[str, str] | None = None) -> list[StepResult]:
     """Every probe at once (each in its own thread: they mostly wait on commands), results in
     the guide's order. Commands two steps share run once: the context caches them."""
     steps = list(steps)
     if not ctx.parallel or len(steps) == 1:
-        return [run_step(step, ctx) for step in steps]
+        return [run_step(step, ctx, choices) for step in steps]
     from concurrent.futures import ThreadPoolExecutor  # only paid for when threads are used
 
     with ThreadPoolExecutor(max_workers=len(steps), thread_name_prefix="probe-step") as pool:
-        return list(pool.map(lambda step: run_step(step, ctx), steps))
+        return list(pool.map(lambda step: run_step(step, ctx, choices), steps))

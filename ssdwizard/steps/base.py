@@ -7,11 +7,12 @@ so the text/markdown/JSON report and the screens all show the same thing.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, TypeVar
 
+from ssdwizard.apply.plan import Plan
 from ssdwizard.system import CommandResult, System
 
 T = TypeVar("T")
@@ -71,6 +72,10 @@ class StepResult:
     summary: str
     findings: tuple[Finding, ...] = ()
     facts: dict[str, Any] = field(default_factory=dict)
+    #: What the step would change (None: nothing to change, or no apply action for it).
+    plan: Plan | None = None
+    #: What the probe read that its plan needs (file texts, paths); not part of the report.
+    inputs: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 class ProbeContext:
@@ -158,12 +163,17 @@ class ProbeContext:
 
 
 Probe = Callable[[ProbeContext], StepResult]
+#: Turns a probe's result and the admin's choices ("ceph.values": "guide") into a plan. Pure:
+#: everything it needs is in the result.
+Planner = Callable[[StepResult, Mapping[str, str]], "Plan | None"]
 
 
 @dataclass(frozen=True)
 class Step:
-    """One screen of the guide: its fixed id and title, and the probe behind it."""
+    """One screen of the guide: its fixed id and title, the probe behind it, and the planner
+    of its apply action where it has one."""
 
     id: str
     title: str
     probe: Probe
+    plan: Planner | None = None

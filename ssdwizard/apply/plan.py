@@ -1,0 +1,107 @@
+"""A plan: the changes one step would make, each with its diff and a line in words."""
+
+from __future__ import annotations
+
+import difflib
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+
+def unified_diff(path: str, before: str, after: str) -> str:
+    """A unified diff with ``a/``/``b/`` headers, marking a missing final newline the way diff
+    and git do, so that a change of only the last newline still shows."""
+    old = before.splitlines(keepends=True)
+    new = after.splitlines(keepends=True)
+    lines = []
+    for line in difflib.unified_diff(old, new, fromfile=f"a{path}", tofile=f"b{path}"):
+        if line.endswith("\n"):
+            lines.append(line)
+        else:
+            lines.append(line + "\n\\ No newline at end of file\n")
+    return "".join(lines)
+
+
+@dataclass(frozen=True)
+class FileEdit:
+    """Replace a file's text. ``path`` is the machine path; the apply layer writes the real
+    file behind a link and keeps the link."""
+
+    path: str
+    before: str
+    after: str
+    why: str
+    kind: str = "file"
+
+    @property
+    def target(self) -> str:
+        return self.path
+
+    def diff(self) -> str:
+        return unified_diff(self.path, self.before, self.after)
+
+
+@dataclass(frozen=True)
+class SysfsWrite:
+    """Write one value into a sysfs file (takes effect at once, lost at reboot)."""
+
+    path: str
+    old: str
+    new: str
+    why: str
+    kind: str = "sysfs"
+
+    @property
+    def target(self) -> str:
+        return self.path
+
+    def diff(self) -> str:
+        return f"--- a{self.path}\n+++ b{self.path}\n-{self.old}\n+{self.new}\n"
+
+
+@dataclass(frozen=True)
+class CommandRun:
+    """Run a command; ``undo`` is the command that takes it back (None: cannot be undone)."""
+
+    argv: tuple[str, ...]
+    undo: tuple[str, ...] | None
+    why: str
+    kind: str = "command"
+
+    @property
+    def target(self) -> str:
+        return shlex.join(self.argv)
+
+    def diff(self) -> str:
+        undo = f"\n# undo: {shlex.join(self.undo)}" if self.undo else "\n# cannot be undone"
+        return f"$ {shlex.join(self.argv)}{undo}\n"
+
+
+Change = FileEdit | SysfsWrite | CommandRun
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a step would change. ``warnings`` are shown before the admin confirms; ``notes``
+    say what follows (a VM restart, a live migration) and what the change does not do."""
+
+    step_id: str
+    changes: tuple[Change, ...]
+    warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+    def summary_lines(self) -> list[str]:
+        """One line in words per change."""
+        return [f"{change.kind} {change.target}: {change.why}" for change in self.changes]
+
+    def to_report(self) -> dict[str, Any]:
+        """The report's ``plan`` field (DESIGN §3.2), with the words and warnings beside the diffs."""
+        return {
+            "changes": [{"kind": c.kind, "target": c.target, "diff": c.diff(), "why": c.why} for c in self.changes],
+            "warnings": list(self.warnings),
+            "notes": list(self.notes),
+        }
