@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from ssdwizard import __version__
+from ssdwizard.apply.headless import run_apply, run_undo
 from ssdwizard.data import DEFAULT_DEMO, demo_profiles
 from ssdwizard.report import RENDERERS, Machine, Report, exit_code, render_text
 from ssdwizard.runner import run_steps
@@ -56,6 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--disk", metavar="NAME[,NAME]", help="the disks the later steps focus on (default: every SSD)")
     mode.add_argument("--jobs", metavar="N", type=_positive_int, default=DEFAULT_JOBS,
                       help=f"commands the probes may run at once (default {DEFAULT_JOBS}; 1 runs one at a time)")
+    change = parser.add_argument_group("changing the machine (every change is shown, backed up and undoable)")
+    change.add_argument("--apply", metavar="STEP[,STEP]",
+                        help="show what these steps would change; with --yes, change it")
+    change.add_argument("--check", action="store_true", help="with --apply: only show the changes (the default)")
+    change.add_argument("--yes", action="store_true", help="with --apply: make the changes without asking")
+    change.add_argument("--choose", metavar="KEY=VALUE", action="append", default=[],
+                        help="a choice for a plan, e.g. mount.discard=keep, ceph.values=guide")
+    change.add_argument("--undo", metavar="ID", nargs="?", const="", default=None,
+                        help="undo the last apply (or the journal entry ID)")
     machine = parser.add_argument_group("which machine")
     where = machine.add_mutually_exclusive_group()
     where.add_argument("--machine", metavar="DIR", help="replay a recorded machine profile instead of this machine")
@@ -170,20 +180,68 @@ def _record(system: RecordingSystem, ctx: ProbeContext, directory: str, out: Tex
               "It holds serial numbers and hostnames: look through it before you attach it to a bug report.\n")
 
 
+def _choices(pairs: list[str]) -> dict[str, str]:
+    choices = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise UsageError(f"--choose wants KEY=VALUE, got {pair!r}")
+        choices[key.strip()] = value.strip()
+    return choices
+
+
+def _apply_steps(value: str):
+    wanted = _split_ids(value, "--apply")
+    planning = [step.id for step in STEPS if step.plan is not None]
+    unknown = [s for s in wanted if s not in STEP_IDS]
+    if unknown:
+        raise UsageError(f"unknown step id {', '.join(repr(u) for u in unknown)} (steps: {', '.join(STEP_IDS)})")
+    without = [s for s in wanted if s not in planning]
+    if without:
+        raise UsageError(f"{', '.join(without)}: no apply action (steps with one: {', '.join(planning)})")
+    return tuple(step for step in STEPS if step.id in wanted)
+
+
+def _refuse_bundled_demo(args: argparse.Namespace) -> None:
+    """A demo profile ships inside the package: applying would change the package itself."""
+    if args.demo:
+        raise UsageError("changes are not made to a bundled demo: copy it and use --machine DIR "
+                         "(ssdwizard --demo list shows them; they live in ssdwizard/data/profiles/)")
+
+
 def run(argv: list[str] | None, out: TextIO, err: TextIO) -> int:
     args = build_parser().parse_args(argv)
     if args.demo == "list":
         return _list_demos(out)
-    steps = _chosen_steps(args.steps)
     chosen = _split_ids(args.disk, "--disk") if args.disk is not None else None
-    if not args.headless and not args.record:
-        raise UsageError("the interactive wizard is not part of this version yet: add --headless --report")
+    choices = _choices(args.choose)
+    if (args.check or args.yes or args.choose) and not args.apply:
+        raise UsageError("--check, --yes and --choose go with --apply STEP")
+    if args.apply and args.undo is not None:
+        raise UsageError("--apply and --undo do not go together")
+    if args.undo is not None:
+        if args.demo:
+            _refuse_bundled_demo(args)
+        return run_undo(_open_system(args), args.undo or None, out, err)
+    if args.apply:
+        steps = _apply_steps(args.apply)
+        if args.yes and not args.check:
+            _refuse_bundled_demo(args)
+    else:
+        steps = _chosen_steps(args.steps)
+        if not args.headless and not args.record:
+            raise UsageError("the interactive wizard is not part of this version yet: add --headless --report")
     system = _open_system(args)
     ctx = ProbeContext(system, chosen_disks=chosen, jobs=args.jobs)
     try:
-        results = run_steps(steps, ctx)
+        results = run_steps(steps, ctx, choices)
     finally:
         ctx.close()
+    if args.apply:
+        unknown = unknown_chosen_disks(ctx)
+        if unknown:
+            raise UsageError(f"--disk {', '.join(unknown)}: no such disk on this machine")
+        return run_apply(system, results, args.yes and not args.check, out, err)
     unknown = unknown_chosen_disks(ctx)
     if unknown:
         raise UsageError(f"--disk {', '.join(unknown)}: no such disk on this machine")

@@ -11,6 +11,7 @@ profile maps them below its ``root/`` folder.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -97,6 +98,10 @@ class System:
     def realpath(self, path: str) -> str:
         """The path with every link followed (as ``os.path.realpath`` would on the machine)."""
         return follow_links(path, self.readlink)
+
+    def writer(self) -> Writer:
+        """The writing side of the door, for the apply layer only."""
+        raise NotImplementedError  # abstract
 
 
 def follow_links(path: str, readlink: Callable[[str], str | None],
@@ -216,6 +221,9 @@ class LiveSystem(System):
     def is_dir(self, path: str) -> bool:
         return os.path.isdir(path)
 
+    def writer(self) -> Writer:
+        return Writer(self, Path("/"), Path, simulate_commands=False, euid=os.geteuid())
+
 
 def resolve_in_root(root: Path, path: str, links: Mapping[str, str] | None = None) -> Path:
     """Map a machine path to the file under a profile's ``root/``, following the profile's links
@@ -329,6 +337,8 @@ class ProfileSystem(System):
         self.root = self.profile_dir / "root"
         self.profile_name = str(meta.get("name") or self.profile_dir.name)
         self.description = str(meta.get("description") or "")
+        euid = meta.get("euid", 0)
+        self.euid = euid if isinstance(euid, int) else 0
 
     def run(self, argv: list[str] | tuple[str, ...], timeout: float | None = None) -> CommandResult:
         argv = tuple(argv)
@@ -386,6 +396,14 @@ class ProfileSystem(System):
 
     def is_dir(self, path: str) -> bool:
         return self.host_path(path).is_dir()
+
+    def writer(self) -> Writer:
+        # Writes land in the profile's root/: the same code path as on a machine, in a sandbox.
+        # Paths are resolved afresh (not from the cache): apply creates files and folders.
+        # A profile is applied as root unless its [profile] table says euid = N (tests of the
+        # non-root path).
+        return Writer(self, self.root, lambda path: resolve_in_root(self.root, path, self._links),
+                      simulate_commands=True, euid=self.euid)
 
 
 PER_PROCESS_LINKS = frozenset({"/proc/self", "/proc/thread-self"})
@@ -539,3 +557,231 @@ def _toml_string(value: str) -> str:
 
     # TOML wants DEL escaped too; JSON leaves it literal.
     return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+# ---------------------------------------------------------------------------------------------
+# The writing side of the door: only the apply layer uses it, and only after a confirmed plan.
+
+STATE_DIR = "/var/lib/ssdwizard"
+FS_IOC_GETFLAGS = 0x80086601  # linux/fs.h, _IOR('f', 1, long)
+FS_IMMUTABLE_FL = 0x00000010
+FS_APPEND_FL = 0x00000020
+PMXCFS_MAX_FILE_BYTES = 1024 * 1024  # pmxcfs refuses files above 1 MiB
+
+
+@dataclass(frozen=True)
+class FileStat:
+    mode: int
+    uid: int
+    gid: int
+    size: int
+    mtime_ns: int
+
+
+class Writer:
+    """File, sysfs and command changes on a machine whose files live below ``root`` ("/" on
+    this machine, a profile's ``root/`` when replaying one). Machine paths in, host I/O here."""
+
+    def __init__(self, system: System, root: Path, to_host: Callable[[str], Path], simulate_commands: bool,
+                 euid: int) -> None:
+        self.system = system
+        self.euid = euid
+        self.root = root
+        self._to_host = to_host
+        self.simulate_commands = simulate_commands
+
+    def host(self, path: str) -> Path:
+        """Where a machine path lives on this host (itself, or below the profile's root)."""
+        return self._to_host(path)
+
+    def is_root(self) -> bool:
+        return self.euid == 0
+
+    def stat(self, path: str) -> FileStat | None:
+        try:
+            st = os.stat(self.host(path))
+        except OSError:
+            return None
+        return FileStat(st.st_mode & 0o7777, st.st_uid, st.st_gid, st.st_size, st.st_mtime_ns)
+
+    def read_bytes(self, path: str) -> bytes | None:
+        try:
+            return self.host(path).read_bytes()
+        except OSError:
+            return None
+
+    def why_not_writable(self, path: str) -> str | None:
+        """Why a file cannot be replaced, found before anything is written: a read-only
+        filesystem (also pmxcfs without quorum), an immutable or append-only flag, or no
+        permission on the file's directory."""
+        host = self.host(path)
+        folder = host.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent  # a new file in a new folder: the nearest existing one decides
+        try:
+            if os.statvfs(folder).f_flag & os.ST_RDONLY:
+                return f"{path}: the filesystem is mounted read-only"
+        except OSError as exc:
+            return f"{path}: {exc.strerror}"
+        flags = _inode_flags(host)
+        if flags is not None and flags & FS_IMMUTABLE_FL:
+            return f"{path}: the file is immutable (chattr +i); remove the flag with chattr -i first"
+        if flags is not None and flags & FS_APPEND_FL:
+            return f"{path}: the file is append-only (chattr +a)"
+        if not os.access(folder, os.W_OK | os.X_OK) or (host.exists() and not os.access(host, os.W_OK)):
+            return f"{path}: no permission to write (run as root)"
+        return None
+
+    def replace_file(self, path: str, data: bytes, like: FileStat | None,
+                     check: Callable[[Path], None] | None = None,
+                     fault: Callable[[str], None] | None = None) -> None:
+        """Replace a file atomically: write a temporary file in the same directory, let
+        ``check`` refuse it, fsync, rename over the target, fsync the directory. A crash at any
+        point leaves the old file or the new one, never a mix. ``fault(stage)`` lets tests
+        break in at each stage."""
+        host = self.host(path)
+        folder = host.parent
+        if like is None:
+            folder.mkdir(parents=True, exist_ok=True)  # a new file, e.g. the first udev rule
+        descriptor, temporary = _mkstemp(folder, host.name)
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            # The original's mode and owner; a new file gets what a config file has (0644).
+            os.chmod(temporary, like.mode if like is not None else 0o644)
+            if like is not None and os.geteuid() == 0:
+                os.chown(temporary, like.uid, like.gid)
+            if fault:
+                fault("written")
+            if check:
+                check(Path(temporary))
+            if fault:
+                fault("before-rename")
+            os.replace(temporary, host)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+        _fsync_dir(folder)
+        if fault:
+            fault("renamed")
+
+    def write_value(self, path: str, value: str) -> None:
+        """A sysfs write. The kernel may reject the value at write() or only when the file is
+        closed (buffered I/O flushes then): both raise OSError here."""
+        host = self.host(path)
+        if self.simulate_commands:
+            # A profile's sysfs is plain files: answer as the kernel does for a choice list
+            # ("none [mq-deadline] kyber"): move the brackets, or refuse a name it lacks.
+            current = host.read_text(encoding="ascii", errors="replace")
+            chosen = _choose_in_list(current, value)
+            if chosen is not None:
+                host.write_text(chosen, encoding="ascii")
+                return
+        with open(host, "w", encoding="ascii") as handle:
+            handle.write(value)
+
+    def make_dirs(self, path: str) -> None:
+        self.host(path).mkdir(parents=True, exist_ok=True)
+
+    def write_new(self, path: str, data: bytes) -> None:
+        """A journal file: written and fsynced before the change it backs up is made."""
+        host = self.host(path)
+        host.parent.mkdir(parents=True, exist_ok=True)
+        with open(host, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        _fsync_dir(host.parent)
+
+    def remove(self, path: str) -> None:
+        self.host(path).unlink()
+
+    def remove_empty_dir(self, path: str) -> None:
+        """Remove a folder apply created, if nothing else has been put in it since."""
+        with contextlib.suppress(OSError):
+            self.host(path).rmdir()
+
+    @contextlib.contextmanager
+    def lock(self, path: str):
+        """An exclusive lock, so that two runs cannot interleave their changes."""
+        import fcntl
+
+        host = self.host(path)
+        host.parent.mkdir(parents=True, exist_ok=True)
+        with open(host, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise LockedError("another ssdwizard is applying changes on this machine") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def run_tool(self, argv: tuple[str, ...], timeout: float | None = None) -> CommandResult:
+        """A local tool that checks a file on this host (``findmnt --verify``): always run for
+        real, also when replaying a profile, because the file it checks is real."""
+        return LiveSystem().run(argv, timeout)
+
+    def run_change(self, argv: tuple[str, ...], timeout: float | None = None) -> CommandResult:
+        """A command that changes the machine. On a profile it is not run but written to the
+        sandbox's command log: a replayed machine has no services to enable or disks to remount."""
+        if not self.simulate_commands:
+            return self.system.run(argv, timeout)
+        log = self.host(f"{STATE_DIR}/simulated-commands.log")
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(" ".join(argv) + "\n")
+        return CommandResult(tuple(argv), 0, "", "")
+
+
+def _choose_in_list(current: str, value: str) -> str | None:
+    """The sysfs text after choosing ``value`` in a bracketed choice list, or None when the file
+    is not such a list. A value the list lacks raises EINVAL, as the kernel's write() does."""
+    words = current.split()
+    if not any(w.startswith("[") and w.endswith("]") for w in words):
+        return None
+    names = [w.strip("[]") for w in words]
+    if value.strip() not in names:
+        raise OSError(22, "Invalid argument")
+    trailing = current[len(current.rstrip()):]
+    return " ".join(f"[{n}]" if n == value.strip() else n for n in names) + (" " if current.rstrip("\n").endswith(" ") else "") + trailing.lstrip(" ")
+
+
+class LockedError(Exception):
+    """Another run holds the apply lock."""
+
+
+def _inode_flags(host: Path) -> int | None:
+    """The inode flags (chattr), or None where the filesystem does not have them."""
+    import fcntl
+    import struct
+
+    try:
+        fd = os.open(host, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        raw = fcntl.ioctl(fd, FS_IOC_GETFLAGS, struct.pack("l", 0))
+        return struct.unpack("l", raw)[0]
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _mkstemp(folder: Path, name: str) -> tuple[int, str]:
+    import tempfile
+
+    return tempfile.mkstemp(prefix=f".{name}.ssdwizard-", dir=folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

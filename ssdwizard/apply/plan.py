@@ -25,12 +25,21 @@ def unified_diff(path: str, before: str, after: str) -> str:
 @dataclass(frozen=True)
 class FileEdit:
     """Replace a file's text. ``path`` is the machine path; the apply layer writes the real
-    file behind a link and keeps the link."""
+    file behind a link and keeps the link.
+
+    ``validate`` is a command that checks the candidate before it replaces the file, with
+    ``{file}`` standing for the candidate's path (``findmnt --verify --tab-file {file}``);
+    ``then`` are the commands that make the change take effect (``systemctl daemon-reload``,
+    ``mount -o remount /``), run in order after the file is in place."""
 
     path: str
     before: str
     after: str
     why: str
+    validate: tuple[str, ...] = ()
+    then: tuple[tuple[str, ...], ...] = ()
+    #: The validator may be missing (``udevadm verify`` is new in systemd 254): then skip it.
+    validate_optional: bool = False
     kind: str = "file"
 
     @property
@@ -39,6 +48,9 @@ class FileEdit:
 
     def diff(self) -> str:
         return unified_diff(self.path, self.before, self.after)
+
+
+FILE_PLACEHOLDER = "{file}"
 
 
 @dataclass(frozen=True)

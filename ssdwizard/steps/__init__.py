@@ -13,10 +13,10 @@ STEPS: tuple[Step, ...] = (
     Step(disks.ID, disks.TITLE, disks.probe),
     Step(ahci.ID, ahci.TITLE, ahci.probe),
     Step(sata.ID, sata.TITLE, sata.probe),
-    Step(trim.ID, trim.TITLE, trim.probe),
+    Step(trim.ID, trim.TITLE, trim.probe, trim.plan),
     Step(filesystem.ID, filesystem.TITLE, filesystem.probe),
     Step(mount.ID, mount.TITLE, mount.probe),
-    Step(scheduler.ID, scheduler.TITLE, scheduler.probe),
+    Step(scheduler.ID, scheduler.TITLE, scheduler.probe, scheduler.plan),
 )
 
 STEP_IDS: tuple[str, ...] = tuple(step.id for step in STEPS)

@@ -8,10 +8,12 @@ write to ``queue/scheduler`` works at once but is lost at reboot, so the fix is 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from ssdwizard.apply.plan import FILE_PLACEHOLDER, FileEdit, Plan, SysfsWrite
 from ssdwizard.data import load_table
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers.sysfs import SchedulerChoice, parse_scheduler
@@ -212,5 +214,68 @@ def probe(ctx: ProbeContext) -> StepResult:
     wrong = [f"{f['name']} {f['scheduler']}→{f['recommended']}" for f in facts if f["name"] not in right]
     summary = "; ".join(p for p in (f"right scheduler on {', '.join(right)}" if right else "",
                                     f"change {', '.join(wrong)}" if wrong else "") if p)
-    return StepResult(ID, TITLE, status, summary, tuple(findings), {"disks": facts})
+    rules_text = ctx.read_text(UDEV_RULES)
+    return StepResult(ID, TITLE, status, summary, tuple(findings), {"disks": facts},
+                      inputs={"kernel_names": {d.name: _kernel_match(d.name) for d in disks},
+                              "udev_rules": rules_text})
+
+
+UDEV_RULES = "/etc/udev/rules.d/60-ssdwizard-scheduler.rules"
+_KERNEL_MATCHES = (("nvme", "nvme[0-9]*n[0-9]*"), ("sd", "sd[a-z]*"), ("vd", "vd[a-z]*"), ("xvd", "xvd[a-z]*"),
+                   ("mmcblk", "mmcblk[0-9]*"))
+
+
+def _kernel_match(name: str) -> str | None:
+    """The udev KERNEL glob for a disk's family; rules match families, not names, because
+    names move when disks are added."""
+    return next((glob for prefix, glob in _KERNEL_MATCHES if name.startswith(prefix)), None)
+
+
+def udev_rules(facts: list[dict[str, Any]], kernel_names: Mapping[str, str | None]) -> str:
+    """The rules file that keeps each focus disk family on its recommended scheduler across
+    reboots. Whole disks only (DEVTYPE=="disk"); SATA/SAS families split on queue/rotational so
+    that an HDD on the same controller keeps its own scheduler."""
+    lines = ["# Written by ssdwizard (the I/O scheduler step): the blk-mq scheduler for each disk family.",
+             "# A sysfs write is lost at reboot; these rules apply it whenever a disk appears.",
+             "# Remove this file (or run ssdwizard --undo) to go back to the kernel's defaults."]
+    seen: set[tuple[str, str]] = set()
+    for fact in facts:
+        glob = kernel_names.get(fact["name"])
+        if glob is None or not fact["recommended"]:
+            continue
+        rotational = "1" if fact["rotational"] else "0"
+        key = (glob, rotational if glob == "sd[a-z]*" else "")
+        if key in seen:
+            continue
+        seen.add(key)
+        match = f'ACTION=="add|change", SUBSYSTEM=="block", ENV{{DEVTYPE}}=="disk", KERNEL=="{glob}"'
+        if key[1]:
+            match += f', ATTR{{queue/rotational}}=="{key[1]}"'
+        lines.append(f'{match}, ATTR{{queue/scheduler}}="{fact["recommended"]}"')
+    return "\n".join(lines) + "\n" if len(lines) > 3 else ""
+
+
+def plan(result: StepResult, choices: Mapping[str, str]) -> Plan | None:
+    """Switch each focus disk to its recommended scheduler now (sysfs) and for good (a udev rule)."""
+    facts = result.facts.get("disks", [])
+    writes = tuple(
+        SysfsWrite(f"{SYS_BLOCK}/{f['name']}/queue/scheduler", f["scheduler"], f["recommended"],
+                   f"{f['name']}: {f['scheduler']} → {f['recommended']}")
+        for f in facts
+        if f["scheduler"] and f["recommended"] and blk_mq_name(f["scheduler"]) != f["recommended"]
+        and f["recommended"] in f["available"]
+    )
+    current = result.inputs.get("udev_rules")
+    wanted = udev_rules(facts, result.inputs.get("kernel_names", {}))
+    changes: list[SysfsWrite | FileEdit] = list(writes)
+    if wanted and (writes or current is not None) and current != wanted:
+        changes.append(FileEdit(
+            UDEV_RULES, current or "", wanted, "keep the schedulers after a reboot",
+            validate=("udevadm", "verify", FILE_PLACEHOLDER), validate_optional=True,
+            then=(("udevadm", "control", "--reload"),
+                  ("udevadm", "trigger", "--subsystem-match=block", "--action=change"))))
+    if not changes:
+        return None
+    return Plan(ID, tuple(changes), notes=("The sysfs write takes effect at once; the udev rule applies it again at "
+                                          "every boot and whenever a disk is added.",))
 

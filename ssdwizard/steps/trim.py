@@ -10,9 +10,11 @@ weekly ``fstrim.timer`` rather than the ``discard`` mount option (DESIGN §1 row
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ssdwizard.apply.plan import CommandRun, Plan
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers.lsblk import BlockDevice
 from ssdwizard.parsers.sysfs import parse_int
@@ -391,7 +393,31 @@ def probe(ctx: ProbeContext) -> StepResult:
     findings.append(_timer_finding(timer, any_trim))
     status = Status.worst([f.status for f in findings])
     return StepResult(ID, TITLE, status, _summary(facts, timer), tuple(findings),
-                      {"disks": facts, "fstrim_timer": timer.fact, "verified": None})
+                      {"disks": facts, "fstrim_timer": timer.fact, "verified": None},
+                      inputs={"timer_state": timer.state.state.value if timer.state and timer.state.state else None})
+
+
+_ENABLE = ("systemctl", "enable", "--now", "fstrim.timer")
+_DISABLE = ("systemctl", "disable", "--now", "fstrim.timer")
+
+
+def plan(result: StepResult, choices: Mapping[str, str]) -> Plan | None:
+    """Turn on the weekly fstrim.timer where a focus disk can TRIM and the timer is off.
+    Undo puts the timer back as it was: disabled (and masked again, if it was masked)."""
+    if not any(d["trim_supported"] and d["discard_passthrough"] for d in result.facts.get("disks", [])):
+        return None
+    state = result.inputs.get("timer_state")
+    if state == "disabled":
+        changes: tuple[CommandRun, ...] = (CommandRun(_ENABLE, _DISABLE, "run fstrim weekly on every filesystem that supports it"),)
+    elif state == "masked":
+        changes = (CommandRun(("systemctl", "unmask", "fstrim.timer"), ("systemctl", "mask", "fstrim.timer"),
+                              "the timer is masked: unmask it first"),
+                   CommandRun(_ENABLE, _DISABLE, "run fstrim weekly on every filesystem that supports it"))
+    else:
+        return None
+    return Plan(ID, changes, notes=(
+        "fstrim.timer runs weekly (OnCalendar=weekly, with a random delay): run `fstrim -av` once now to trim "
+        "what has piled up since the filesystems were made.",))
 
 
 def _summary(facts: list[dict[str, Any]], timer: TimerState) -> str:

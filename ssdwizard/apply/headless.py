@@ -1,0 +1,88 @@
+"""``--apply`` and ``--undo`` without a screen: show the plans, apply them on ``--yes``, undo.
+
+Exit codes follow DESIGN §3.3 where they can: 0 nothing to do / done, 1 changes pending (shown,
+not applied), 2 a change failed (and what was restored is said), 3 refused before anything
+was written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TextIO
+
+from ssdwizard.apply.engine import ApplyFailed, ApplyRefused, apply_plan, undo
+from ssdwizard.apply.journal import JournalError
+from ssdwizard.apply.plan import Plan
+from ssdwizard.steps.base import StepResult
+from ssdwizard.system import System
+
+EXIT_DONE = 0
+EXIT_PENDING = 1
+EXIT_FAILED = 2
+EXIT_REFUSED = 3
+
+
+def describe_plan(result: StepResult, out: TextIO) -> None:
+    """The plan as the admin confirms it: warnings first, then each change in words and as a diff."""
+    plan = result.plan
+    assert plan is not None
+    out.write(f"== {result.title} ({result.id}): {len(plan.changes)} change{'s' if len(plan.changes) != 1 else ''}\n")
+    for warning in plan.warnings:
+        out.write(f"WARNING: {warning}\n")
+    for change in plan.changes:
+        out.write(f"- {change.kind} {change.target}: {change.why}\n")
+        out.write(change.diff())
+    for note in plan.notes:
+        out.write(f"note: {note}\n")
+    out.write("\n")
+
+
+def run_apply(system: System, results: Sequence[StepResult], yes: bool, out: TextIO, err: TextIO) -> int:
+    """Show every plan; with ``yes``, apply them one step at a time, stopping at the first failure."""
+    plans = [r for r in results if r.plan is not None]
+    for result in results:
+        if result.plan is None:
+            out.write(f"== {result.title} ({result.id}): nothing to change. {result.summary}\n\n")
+    for result in plans:
+        describe_plan(result, out)
+    if not plans:
+        return EXIT_DONE
+    if not yes:
+        out.write("Nothing was changed. Apply these changes with --yes.\n")
+        return EXIT_PENDING
+    for result in plans:
+        plan: Plan = result.plan  # type: ignore[assignment]
+        try:
+            applied = apply_plan(system, plan)
+        except ApplyRefused as exc:
+            err.write(f"ssdwizard: {result.id}: not applied, nothing was written:\n")
+            err.writelines(f"  - {problem}\n" for problem in exc.problems)
+            return EXIT_REFUSED
+        except ApplyFailed as exc:
+            err.write(f"ssdwizard: {result.id}: the change failed: {exc}\n")
+            err.writelines(f"  - {line}\n" for line in exc.restored or ["nothing had been changed yet"])
+            if exc.journal_id:
+                err.write(f"  The originals are kept in the journal entry {exc.journal_id}.\n")
+            return EXIT_FAILED
+        out.write(f"Applied {result.id}:\n")
+        out.writelines(f"  - {line}\n" for line in applied.done)
+        for followup in applied.followups:
+            state = "ok" if followup.ok else f"FAILED (exit {followup.exit_code}): {followup.stderr.strip()[:200]}"
+            out.write(f"  - then {' '.join(followup.argv)}: {state}\n")
+        out.write(f"  Undo with: ssdwizard --undo {applied.journal_id}\n")
+    return EXIT_DONE
+
+
+def run_undo(system: System, journal_id: str | None, out: TextIO, err: TextIO) -> int:
+    try:
+        lines = undo(system, journal_id)
+    except ApplyRefused as exc:
+        err.write("ssdwizard: nothing was undone:\n")
+        err.writelines(f"  - {problem}\n" for problem in exc.problems)
+        return EXIT_REFUSED
+    except JournalError as exc:
+        err.write(f"ssdwizard: {exc}\n")
+        return EXIT_REFUSED
+    out.write("Undone:\n")
+    out.writelines(f"  - {line}\n" for line in lines)
+    return EXIT_DONE
