@@ -342,6 +342,9 @@ class ProfileSystem(System):
 
     def run(self, argv: list[str] | tuple[str, ...], timeout: float | None = None) -> CommandResult:
         argv = tuple(argv)
+        changed = self._sandbox_unit_state(argv)
+        if changed is not None:
+            return changed
         reply = self._commands.get(argv)
         if reply is None:
             return CommandResult(argv, EXIT_NOT_FOUND, "", f"{argv[0]}: command not found")
@@ -352,6 +355,20 @@ class ProfileSystem(System):
                 return CommandResult(argv, -1, "", f"{argv[0]} did not finish within {limit:g} s", timed_out=True)
             time.sleep(reply.latency_ms / 1000)
         return CommandResult(argv, reply.exit_code, reply.stdout, reply.stderr)
+
+    def _sandbox_unit_state(self, argv: tuple[str, ...]) -> CommandResult | None:
+        """``systemctl is-enabled UNIT`` after an apply in this sandbox changed the unit."""
+        if len(argv) != 3 or argv[:2] != ("systemctl", "is-enabled"):
+            return None
+        state_file = resolve_in_root(self.root, SANDBOX_UNITS, self._links)
+        if not state_file.exists():
+            return None
+        import json
+
+        state = json.loads(state_file.read_text()).get(argv[2])
+        if state is None:
+            return None
+        return CommandResult(argv, 0 if state == "enabled" else 1, state + "\n", "")
 
     def host_path(self, path: str) -> Path:
         """Where a machine path lives under this profile's root (the apply layer writes there)."""
@@ -735,7 +752,52 @@ class Writer:
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "a", encoding="utf-8") as handle:
             handle.write(" ".join(argv) + "\n")
-        return CommandResult(tuple(argv), 0, "", "")
+        return _simulate(self, tuple(argv))
+
+
+SANDBOX_UNITS = f"{STATE_DIR}/sandbox-units.json"
+_UNIT_VERBS = {"enable": "enabled", "disable": "disabled", "mask": "masked", "unmask": "disabled"}
+
+
+def _simulate(writer: Writer, argv: tuple[str, ...]) -> CommandResult:
+    """What an apply-time command does to a replayed machine, so that probing it again sees the
+    change: systemctl enable/disable/mask/unmask set the unit's state that ``systemctl
+    is-enabled`` answers; ``qm set`` and ``pvesh set …/config`` edit the VM's config file. Other
+    commands (daemon-reload, remount, udevadm) change nothing a probe reads."""
+    import json
+
+    if len(argv) >= 3 and argv[0] == "systemctl" and argv[1] in _UNIT_VERBS:
+        state_file = writer.host(SANDBOX_UNITS)
+        states = json.loads(state_file.read_text()) if state_file.exists() else {}
+        for unit in (a for a in argv[2:] if not a.startswith("-")):
+            states[unit] = _UNIT_VERBS[argv[1]]
+        state_file.write_text(json.dumps(states, indent=2))
+    elif argv[:2] == ("qm", "set") and len(argv) >= 5:
+        _set_vm_options(writer, f"/etc/pve/qemu-server/{argv[2]}.conf", argv[3:])
+    elif argv[:2] == ("pvesh", "set") and len(argv) >= 5:
+        parts = argv[2].strip("/").split("/")  # nodes/NODE/qemu/VMID/config
+        if len(parts) == 5 and parts[0] == "nodes" and parts[2] == "qemu" and parts[4] == "config":
+            _set_vm_options(writer, f"/etc/pve/nodes/{parts[1]}/qemu-server/{parts[3]}.conf", argv[3:])
+    return CommandResult(argv, 0, "", "")
+
+
+def _set_vm_options(writer: Writer, path: str, options: tuple[str, ...]) -> None:
+    """``--key value`` pairs into the current section of a VM config (before any [snapshot])."""
+    host = writer.host(path)
+    if not host.exists():
+        return
+    lines = host.read_text().splitlines(keepends=True)
+    end = next((i for i, line in enumerate(lines) if line.startswith("[")), len(lines))
+    for key, value in zip(options[0::2], options[1::2]):
+        key = key.lstrip("-")
+        new = f"{key}: {value}\n"
+        at = next((i for i in range(end) if lines[i].split(":", 1)[0] == key), None)
+        if at is None:
+            lines.insert(end, new)
+            end += 1
+        else:
+            lines[at] = new
+    host.write_text("".join(lines))
 
 
 def _choose_in_list(current: str, value: str) -> str | None:

@@ -50,26 +50,28 @@ def run_apply(system: System, results: Sequence[StepResult], yes: bool, out: Tex
     if not yes:
         out.write("Nothing was changed. Apply these changes with --yes.\n")
         return EXIT_PENDING
-    for result in plans:
-        plan: Plan = result.plan  # type: ignore[assignment]
-        try:
-            applied = apply_plan(system, plan)
-        except ApplyRefused as exc:
-            err.write(f"ssdwizard: {result.id}: not applied, nothing was written:\n")
-            err.writelines(f"  - {problem}\n" for problem in exc.problems)
-            return EXIT_REFUSED
-        except ApplyFailed as exc:
-            err.write(f"ssdwizard: {result.id}: the change failed: {exc}\n")
-            err.writelines(f"  - {line}\n" for line in exc.restored or ["nothing had been changed yet"])
-            if exc.journal_id:
-                err.write(f"  The originals are kept in the journal entry {exc.journal_id}.\n")
-            return EXIT_FAILED
-        out.write(f"Applied {result.id}:\n")
-        out.writelines(f"  - {line}\n" for line in applied.done)
-        for followup in applied.followups:
-            state = "ok" if followup.ok else f"FAILED (exit {followup.exit_code}): {followup.stderr.strip()[:200]}"
-            out.write(f"  - then {' '.join(followup.argv)}: {state}\n")
-        out.write(f"  Undo with: ssdwizard --undo {applied.journal_id}\n")
+    # One run is one journal entry: every step's changes are applied together or not at all,
+    # and --undo takes the whole run back.
+    plan = Plan("+".join(r.id for r in plans), tuple(c for r in plans for c in r.plan.changes),  # type: ignore[union-attr]
+                tuple(w for r in plans for w in r.plan.warnings), tuple(n for r in plans for n in r.plan.notes))  # type: ignore[union-attr]
+    try:
+        applied = apply_plan(system, plan)
+    except ApplyRefused as exc:
+        err.write("ssdwizard: not applied, nothing was written:\n")
+        err.writelines(f"  - {problem}\n" for problem in exc.problems)
+        return EXIT_REFUSED
+    except ApplyFailed as exc:
+        err.write(f"ssdwizard: the change failed: {exc}\n")
+        err.writelines(f"  - {line}\n" for line in exc.restored or ["nothing had been changed yet"])
+        if exc.journal_id:
+            err.write(f"  The originals are kept in the journal entry {exc.journal_id}.\n")
+        return EXIT_FAILED
+    out.write(f"Applied {', '.join(r.id for r in plans)}:\n")
+    out.writelines(f"  - {line}\n" for line in applied.done)
+    for followup in applied.followups:
+        state = "ok" if followup.ok else f"FAILED (exit {followup.exit_code}): {followup.stderr.strip()[:200]}"
+        out.write(f"  - then {' '.join(followup.argv)}: {state}\n")
+    out.write(f"  Undo with: ssdwizard --undo {applied.journal_id}\n")
     return EXIT_DONE
 
 
