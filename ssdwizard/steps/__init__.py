@@ -6,7 +6,7 @@ entry here. The ids are public (DESIGN §1): reports and ``--steps`` use them.
 
 from __future__ import annotations
 
-from ssdwizard.steps import ahci, disks, filesystem, mount, sata, scheduler, trim
+from ssdwizard.steps import ahci, ceph, disks, filesystem, migration, mount, sata, scheduler, trim
 from ssdwizard.steps.base import Step
 
 STEPS: tuple[Step, ...] = (
@@ -15,8 +15,10 @@ STEPS: tuple[Step, ...] = (
     Step(sata.ID, sata.TITLE, sata.probe),
     Step(trim.ID, trim.TITLE, trim.probe, trim.plan),
     Step(filesystem.ID, filesystem.TITLE, filesystem.probe),
-    Step(mount.ID, mount.TITLE, mount.probe),
+    Step(mount.ID, mount.TITLE, mount.probe, mount.plan),
     Step(scheduler.ID, scheduler.TITLE, scheduler.probe, scheduler.plan),
+    Step(ceph.ID, ceph.TITLE, ceph.probe, ceph.plan),
+    Step(migration.ID, migration.TITLE, migration.probe, migration.plan),
 )
 
 STEP_IDS: tuple[str, ...] = tuple(step.id for step in STEPS)

@@ -12,9 +12,12 @@ The per-option verdicts and reasons live in ``data/mount_options.toml``.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ssdwizard.apply.plan import FILE_PLACEHOLDER, FileEdit, Plan
 from ssdwizard.data import load_table
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers import fstab as fstab_parser
@@ -105,6 +108,10 @@ def commit_seconds(options: tuple[str, ...]) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+def _duration(seconds: int) -> str:
+    return f"{seconds // 60} minutes" if seconds % 60 == 0 and seconds >= 120 else f"{seconds} seconds"
 
 
 def _fstab_spec(entry: FstabEntry) -> str:
@@ -264,9 +271,9 @@ def _option_findings(fs: _Filesystem, timer: IsEnabled | None) -> list[Finding]:
             seconds = commit_seconds((option,))
             if seconds is None or seconds <= _DEFAULT_COMMIT.get(fstype, 0):
                 continue
-            minutes = f"{seconds // 60} minutes" if seconds % 60 == 0 and seconds >= 120 else f"{seconds} seconds"
             findings.append(Finding(Status.WARN, fs.label,
-                                    f"{option}: up to {minutes} of changes can be lost on power loss. {row['why']}.",
+                                    f"{option}: up to {_duration(seconds)} of changes can be lost on power loss. "
+                                    f"{row['why']}.",
                                     row["advice"], evidence))
             continue
         findings.append(Finding(Status.WARN, fs.label, f"'{option}' on {fstype}: {row['why']}.", row["advice"], evidence))
@@ -312,6 +319,45 @@ def _trim_coverage(filesystems: list[_Filesystem], timer: IsEnabled | None) -> F
                    evidence)
 
 
+def _duplicates(document: Fstab) -> dict[str, list[FstabEntry]]:
+    """Mount points that more than one entry names (swap's ``none`` aside): at boot the later
+    line wins, and ``mount -o remount`` on that point cannot say which line it means."""
+    by_point: dict[str, list[FstabEntry]] = {}
+    for entry in document.entries:
+        if entry.vfstype != "swap" and entry.mount_point != "none":
+            by_point.setdefault(entry.mount_point, []).append(entry)
+    return {point: entries for point, entries in by_point.items() if len(entries) > 1}
+
+
+def _duplicate_findings(document: Fstab, focus: list[FstabEntry]) -> list[Finding]:
+    focus_points = {e.mount_point for e in focus}
+    return [Finding(Status.WARN, point,
+                    f"{point} is named by lines {', '.join(str(e.number) for e in entries)} of {FSTAB}: the later line "
+                    "wins at boot, so the wizard edits neither.",
+                    "Remove or comment out the line that is not meant "
+                    "(findmnt --verify says: target specified more than once).",
+                    tuple(_fstab_evidence(e) for e in entries))
+            for point, entries in _duplicates(document).items() if point in focus_points]
+
+
+def _plan_inputs(ctx: ProbeContext, placement: Placement, matched: list[tuple[FstabEntry, str]],
+                 timer: IsEnabled | None) -> dict[str, Any]:
+    """What :func:`plan` needs, so that it can plan without reading the machine again."""
+    live_fstype = {m.filesystem_key: m.fstype for m in placement.mounts if m.fstype}
+    return {
+        "fstab_text": ctx.read_text(FSTAB),
+        # The focus disks' lines: which filesystem each names, its type and mount point.
+        "fstab_lines": [{"number": e.number, "filesystem": key, "fstype": e.vfstype,
+                         "live_fstype": live_fstype.get(key), "mount_point": e.mount_point}
+                        for e, key in matched],
+        # Live mount points on the focus disks; None when mountinfo could not be read.
+        "mounted": (sorted({m.target for m in placement.mounts if m.mount})
+                    if placement.mountinfo is not None else None),
+        "fstrim_timer": timer.state.value if timer is not None else None,
+        "kernel": ctx.read_value("/proc/sys/kernel/osrelease"),
+    }
+
+
 def probe(ctx: ProbeContext) -> StepResult:
     placement = probe_placement(ctx)
     findings: list[Finding] = list(placement.notes)
@@ -348,6 +394,9 @@ def probe(ctx: ProbeContext) -> StepResult:
     coverage = _trim_coverage(list(filesystems.values()), timer)
     if coverage:
         findings.append(coverage)
+    if document is not None:
+        findings += _duplicate_findings(document, [e for e, _ in matched])
+    inputs = _plan_inputs(ctx, placement, matched, timer) if document is not None else {}
     status = Status.worst([f.status for f in findings])
     warned = [f for f in findings if f.status is not Status.OK]
     noatime_missing = sum(1 for f in findings if "noatime saves that write" in f.message)
@@ -355,4 +404,220 @@ def probe(ctx: ProbeContext) -> StepResult:
     summary += f"{len(warned)} to change" if warned else "options fine"
     if noatime_missing:
         summary += f"; noatime recommended on {noatime_missing}"
-    return StepResult(ID, TITLE, status, summary, tuple(findings), facts)
+    return StepResult(ID, TITLE, status, summary, tuple(findings), facts, inputs=inputs)
+
+
+# --- The apply action: the fstab edit, planned from the probe's inputs alone -------------------
+
+CHOICE_DISCARD = "mount.discard"
+CHOICE_COMMIT = "mount.commit"
+#: The admin's choices and their values, the default first.
+CHOICES = {CHOICE_DISCARD: ("timer", "keep"), CHOICE_COMMIT: ("remove", "keep")}
+VALIDATE = ("findmnt", "--verify", "--tab-file", FILE_PLACEHOLDER)
+# The filesystems whose lines the plan edits. An ESP's vfat, swap, bind mounts, tmpfs, network
+# and "auto" lines keep their options: the guide's advice is about these, and an option that a
+# type does not know makes the mount fail at boot.
+_EDITABLE = frozenset({"ext4", "ext3", "ext2", "xfs", "btrfs", "f2fs"})
+# The atime words noatime replaces: libmount's "atime" clears noatime, the kernel's strictatime
+# overrides it, and relatime is the default that noatime improves on. nodiratime stays where the
+# admin wrote it: noatime implies it (mount(8)), so it is redundant but harmless, and the plan
+# changes only what changes behaviour (the probe's table already calls it redundant).
+_NOT_NOATIME = ("relatime", "strictatime", "atime")
+# Filesystems that drop online discard for the weekly fstrim.timer. f2fs is not among them:
+# its discard is on by default and asynchronous, so removing the word would change nothing.
+_TIMER_TRIMMED = frozenset({"ext4", "ext3", "ext2", "xfs"})
+# Those whose remount keeps an option fstab merely stops naming (ext4's reconfigure applies
+# only the options given), so the remount names the default explicitly. XFS ignores discard
+# on remount altogether. Both checked on loop devices (Linux 6.18, util-linux 2.38.1).
+_EXT = frozenset({"ext4", "ext3", "ext2"})
+_BTRFS_SYNC = ("discard", "discard=sync")
+_ASYNC_DISCARD_SINCE = (5, 6)  # btrfs(5): discard=async "since: 5.6"
+_NO_SYSTEMD = ("no-systemd", "command-missing")
+
+
+@dataclass(frozen=True)
+class _LineEdit:
+    """One fstab line's new options, in words, and what its remount must name."""
+
+    entry: FstabEntry
+    options: tuple[str, ...]
+    words: tuple[str, ...]
+    remount: tuple[str, ...] = ()
+    kept_commit: str | None = None
+    timer_discard: bool = False  # online discard left for the weekly fstrim.timer
+    xfs_discard: bool = False
+    old_kernel_btrfs: bool = False
+
+    @property
+    def remount_helps(self) -> bool:
+        """Whether a remount applies anything: not when XFS's ignored discard is all that changed."""
+        return any(not (self.xfs_discard and word.startswith("drop discard")) for word in self.words)
+
+
+def _choice(choices: Mapping[str, str], key: str) -> str:
+    value = choices.get(key, CHOICES[key][0])
+    if value not in CHOICES[key]:
+        raise ValueError(f"choice {key}={value!r}: expected one of {', '.join(CHOICES[key])}")
+    return value
+
+
+def _kernel_version(release: str | None) -> tuple[int, int] | None:
+    match = re.match(r"(\d+)\.(\d+)", release or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _noatime(options: list[str]) -> tuple[list[str], list[str]]:
+    """noatime in place of the first atime word (else at the end); the other atime words go."""
+    conflicting = [o for o in options if o in _NOT_NOATIME]
+    if not conflicting and "noatime" in options:
+        return options, []
+    kept = [o for o in options if o not in _NOT_NOATIME]
+    if "noatime" in options:
+        return kept, [f"drop {o}" for o in conflicting]
+    at = options.index(conflicting[0]) if conflicting else len(options)
+    kept.insert(sum(1 for o in options[:at] if o not in _NOT_NOATIME), "noatime")
+    words = [f"{conflicting[0]} → noatime" if conflicting else "add noatime"]
+    return kept, words + [f"drop {o}" for o in conflicting[1:]]
+
+
+def _edit_line(entry: FstabEntry, fstype: str, discard: str, commit: str,
+               kernel: tuple[int, int] | None) -> _LineEdit | None:
+    options, words = _noatime(list(entry.options))
+    remount: list[str] = []
+    flags: dict[str, Any] = {}
+    mode = discard_mode(tuple(options), fstype)
+    if discard == "timer" and fstype in _TIMER_TRIMMED and mode == "on":
+        options = [o for o in options if o != "discard"]
+        words.append("drop discard (weekly fstrim.timer instead)")
+        flags["timer_discard"] = True
+        if fstype in _EXT:
+            remount.append("nodiscard")
+        else:
+            flags["xfs_discard"] = True
+    elif discard == "timer" and fstype == "btrfs" and mode == "sync":
+        # Plain discard on btrfs is discard=sync. discard=async rather than nothing: it is the
+        # kernel's own choice since 6.2, so writing it loses nothing there; on 5.6-6.1 (Debian
+        # 11, PVE 7) removing the word would switch discard off altogether; and a remount
+        # applies it at once, where a removed word would leave sync discard on until reboot.
+        if kernel is not None and kernel < _ASYNC_DISCARD_SINCE:
+            flags["old_kernel_btrfs"] = True
+        else:
+            first = next(i for i, o in enumerate(options) if o in _BTRFS_SYNC)
+            sync_word = options[first]
+            async_named = "discard=async" in options  # named before the sync word that overrode it
+            options = [("discard=async" if i == first and not async_named else o)
+                       for i, o in enumerate(options) if o not in _BTRFS_SYNC or (i == first and not async_named)]
+            words.append(f"{sync_word} → discard=async")
+    default = _DEFAULT_COMMIT.get(fstype)
+    high = [o for o in options if default is not None and (commit_seconds((o,)) or 0) > default]
+    if high and commit == "remove":
+        options = [o for o in options if o not in high]
+        words.append(f"drop {', '.join(high)} (default {default} s)")
+        if not any(o.startswith("commit=") for o in options):
+            remount.append("commit=0")  # the default interval (ext4.rst, btrfs(5))
+    elif high:
+        flags["kept_commit"] = high[-1]
+    if tuple(options) == entry.options:
+        return _LineEdit(entry, entry.options, (), kept_commit=flags.get("kept_commit")) if high else None
+    return _LineEdit(entry, tuple(options), tuple(words), tuple(remount), **flags)
+
+
+def plan(result: StepResult, choices: Mapping[str, str]) -> Plan | None:
+    """The fstab edit for the focus disks' lines: noatime, discard left to the weekly timer
+    (choice ``mount.discard``: ``timer``/``keep``), commit= above the default removed (choice
+    ``mount.commit``: ``remove``/``keep``). Pure: it reads only ``result.inputs``."""
+    discard, commit = _choice(choices, CHOICE_DISCARD), _choice(choices, CHOICE_COMMIT)
+    inputs = result.inputs
+    text = inputs.get("fstab_text")
+    if text is None or not inputs.get("fstab_lines"):
+        return None
+    document = fstab_parser.parse(text)
+    duplicates = _duplicates(document)
+    kernel = _kernel_version(inputs.get("kernel"))
+    edits: list[_LineEdit] = []
+    kept: list[_LineEdit] = []
+    refused: dict[str, list[FstabEntry]] = {}
+    for line in inputs["fstab_lines"]:
+        number = line["number"]
+        entry = document.lines[number - 1] if 1 <= number <= len(document.lines) else None
+        # Only the very line the probe matched; a malformed or comment line is never an entry.
+        if not isinstance(entry, FstabEntry) or entry.mount_point != line["mount_point"]:
+            continue
+        if entry.vfstype not in _EDITABLE:
+            continue
+        edit = _edit_line(entry, entry.vfstype, discard, commit, kernel)
+        if edit is None:
+            continue
+        if entry.mount_point in duplicates:
+            refused[entry.mount_point] = duplicates[entry.mount_point]
+        elif edit.words:
+            edits.append(edit)
+        else:
+            kept.append(edit)
+    warnings = [f"{point} is named by lines {', '.join(str(e.number) for e in entries)} of {FSTAB}: the wizard "
+                "does not edit an ambiguous line (the later one wins at boot). Remove the line that is not meant "
+                "and plan again." for point, entries in refused.items()]
+    if not edits:
+        return Plan(ID, (), tuple(warnings)) if warnings else None
+    after = "".join(
+        next((e.entry.with_options(e.options) for e in edits if e.entry is line), line.raw) for line in document.lines)
+    mounted = inputs.get("mounted")
+    then: list[tuple[str, ...]] = []
+    if inputs.get("fstrim_timer") not in _NO_SYSTEMD:
+        then.append(("systemctl", "daemon-reload"))  # systemd's mount units are generated from fstab
+    for edit in edits:
+        if mounted is not None and edit.entry.mount_point in mounted and edit.remount_helps:
+            then.append(("mount", "-o", ",".join(("remount", *edit.remount)), edit.entry.mount_point))
+    warnings += _plan_warnings(edits + kept, inputs)
+    change = FileEdit(path=FSTAB, before=text, after=after,
+                      why="; ".join(f"{e.entry.mount_point}: {', '.join(e.words)}" for e in edits),
+                      validate=VALIDATE, then=tuple(then))
+    return Plan(ID, (change,), tuple(warnings), tuple(_plan_notes(edits, inputs)))
+
+
+def _plan_warnings(edits: list[_LineEdit], inputs: Mapping[str, Any]) -> list[str]:
+    warnings = []
+    for edit in edits:
+        if edit.kept_commit:
+            seconds = commit_seconds((edit.kept_commit,)) or 0
+            warnings.append(f"{edit.kept_commit} stays on {edit.entry.mount_point}: up to {_duration(seconds)} of "
+                            "changes can be lost on power loss (the default is "
+                            f"{_DEFAULT_COMMIT.get(edit.entry.vfstype, 5)} seconds).")
+        if edit.old_kernel_btrfs:
+            warnings.append(f"{edit.entry.mount_point}: kernel {inputs.get('kernel', '').strip()} is older than 5.6 "
+                            "and has no discard=async, so btrfs keeps its synchronous 'discard'.")
+    timer = inputs.get("fstrim_timer")
+    if any(e.timer_discard for e in edits) and timer != "enabled" and timer != "enabled-runtime":
+        state = f"is {timer}" if timer else "is in an unknown state"
+        warnings.append(f"Without 'discard' only the weekly fstrim.timer trims these filesystems, and it {state} now: "
+                        "enable it with the trim step's action (systemctl enable --now fstrim.timer).")
+    return warnings
+
+
+def _plan_notes(edits: list[_LineEdit], inputs: Mapping[str, Any]) -> list[str]:
+    mounted = inputs.get("mounted")
+    notes = ["noatime takes effect at once: it is a per-mount flag that 'mount -o remount' sets."]
+    if any("nodiscard" in e.remount or "commit=0" in e.remount for e in edits):
+        notes.append("A remount keeps an option that fstab merely stops naming, so the remount names the default "
+                     "(nodiscard, commit=0) to switch it back at once.")
+    xfs = [e.entry.mount_point for e in edits if e.xfs_discard]
+    if xfs:
+        notes.append(f"XFS ignores discard on remount: {', '.join(xfs)} keeps online discard until it is next "
+                     "mounted (reboot, or umount and mount).")
+    if any(word.endswith("→ discard=async") for e in edits for word in e.words):
+        notes.append("btrfs: discard=async is what the kernel picks by itself since 6.2; written out it also holds "
+                     "on 5.6-6.1, and a remount applies it at once.")
+    if any(e.timer_discard for e in edits) and inputs.get("fstrim_timer") in ("enabled", "enabled-runtime"):
+        notes.append("Without 'discard' the weekly fstrim.timer trims these filesystems; it is enabled now.")
+    if mounted is None:
+        notes.append("The live mounts are unknown: remount the changed mount points by hand, or reboot.")
+    else:
+        if any(e.entry.mount_point == "/" for e in edits):
+            notes.append("If the kernel refuses to remount / with the new options, they take effect at the next "
+                         "boot; /etc/fstab is already right.")
+        idle = [e.entry.mount_point for e in edits if e.entry.mount_point not in mounted]
+        if idle:
+            notes.append(f"Not mounted now: {', '.join(idle)}; the new options apply when it is next mounted.")
+    if inputs.get("fstrim_timer") in _NO_SYSTEMD:
+        notes.append("No systemd here: no daemon-reload is needed.")
+    return notes
