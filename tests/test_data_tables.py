@@ -4,7 +4,7 @@ compiles, and a few lookups that the steps rely on give the kernel's / drivedb's
 from __future__ import annotations
 
 import re
-from fnmatch import fnmatchcase, translate
+from fnmatch import translate
 from typing import Any
 
 import pytest

@@ -72,3 +72,12 @@ def test_a_probe_that_raises_is_an_error_and_the_others_still_run(tmp_path):
     assert results[0].status is Status.ERROR and "RuntimeError: sysfs vanished" in results[0].summary
     assert [r.id for r in results[1:]] == list(STEP_IDS)
     assert all(r.status is not Status.ERROR for r in results[1:])
+
+
+def test_the_step_table_agrees_with_each_step_module():
+    import importlib
+
+    for step in STEPS:
+        module = importlib.import_module(f"ssdwizard.steps.{step.id}")
+        assert (module.ID, module.TITLE) == (step.id, step.title)
+        assert (step.plan is not None) == hasattr(module, "plan"), step.id

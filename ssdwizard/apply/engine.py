@@ -167,7 +167,9 @@ def _apply_locked(system: System, writer: Writer, plan: Plan, fault: Callable[[s
     try:
         for index, change in enumerate(plan.changes):
             applied.done.append(_apply_one(writer, entry, index, change, originals.get(index), fault))
-        for index, change in enumerate(plan.changes):
+        # The follow-ups run once every file is in place; one that fails (a remount the kernel
+        # refuses) is reported, not rolled back: the files are valid and take effect at boot.
+        for change in plan.changes:
             if isinstance(change, FileEdit):
                 for argv in change.then:
                     applied.followups.append(writer.run_change(argv))

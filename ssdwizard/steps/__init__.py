@@ -1,24 +1,45 @@
 """The guide's steps, in the guide's order: the one place that order lives.
 
-Screens, report and CLI all iterate :data:`STEPS`; adding a step is adding a module and one
-entry here. The ids are public (DESIGN §1): reports and ``--steps`` use them.
+Screens, report and CLI all iterate :data:`STEPS`; adding a step is adding a module (with
+``ID``, ``TITLE``, ``probe`` and, for an apply action, ``plan``) and one entry here. The ids
+are public (DESIGN §1): reports and ``--steps`` use them.
+
+A step's module is imported when the step first runs, not here: ``--steps disks`` then loads
+only what the disks step needs, and a report pays for the steps it shows.
 """
 
 from __future__ import annotations
 
-from ssdwizard.steps import ahci, ceph, disks, filesystem, migration, mount, sata, scheduler, trim
+import importlib
+from collections.abc import Callable
+from typing import Any
+
 from ssdwizard.steps.base import Step
 
+
+def _deferred(module: str, name: str) -> Callable[..., Any]:
+    def call(*args: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args)
+
+    call.__qualname__ = f"{module}.{name}"
+    return call
+
+
+def _step(step_id: str, title: str, planned: bool = False) -> Step:
+    module = f"ssdwizard.steps.{step_id}"
+    return Step(step_id, title, _deferred(module, "probe"), _deferred(module, "plan") if planned else None)
+
+
 STEPS: tuple[Step, ...] = (
-    Step(disks.ID, disks.TITLE, disks.probe),
-    Step(ahci.ID, ahci.TITLE, ahci.probe),
-    Step(sata.ID, sata.TITLE, sata.probe),
-    Step(trim.ID, trim.TITLE, trim.probe, trim.plan),
-    Step(filesystem.ID, filesystem.TITLE, filesystem.probe),
-    Step(mount.ID, mount.TITLE, mount.probe, mount.plan),
-    Step(scheduler.ID, scheduler.TITLE, scheduler.probe, scheduler.plan),
-    Step(ceph.ID, ceph.TITLE, ceph.probe, ceph.plan),
-    Step(migration.ID, migration.TITLE, migration.probe, migration.plan),
+    _step("disks", "Disks"),
+    _step("ahci", "AHCI mode"),
+    _step("sata", "SATA link speed"),
+    _step("trim", "TRIM", planned=True),
+    _step("filesystem", "Filesystem"),
+    _step("mount", "Mount options", planned=True),
+    _step("scheduler", "I/O scheduler", planned=True),
+    _step("ceph", "Ceph RBD cache", planned=True),
+    _step("migration", "Live migration", planned=True),
 )
 
 STEP_IDS: tuple[str, ...] = tuple(step.id for step in STEPS)

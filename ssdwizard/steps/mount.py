@@ -292,7 +292,7 @@ def _discard_findings(fs: _Filesystem, timer: IsEnabled | None, evidence: tuple[
             return [Finding(Status.WARN, fs.label, f"btrfs with plain 'discard' (= discard=sync). {row.get('why', '')}.",
                             row.get("advice", "Remove 'discard'."), evidence)]
         if "async" in modes:
-            return [Finding(Status.OK, fs.label, f"btrfs discards asynchronously (discard=async).", "", evidence)]
+            return [Finding(Status.OK, fs.label, "btrfs discards asynchronously (discard=async).", "", evidence)]
         return []
     if modes & {"on", "sync", "async"}:
         row = option_row("discard", fstype)

@@ -235,3 +235,32 @@ def test_a_scheduler_write_takes_effect_and_undo_puts_the_old_one_back(loop_devi
     assert f"[{wanted}]" in system.read_text(path)
     undo(system)
     assert system.read_text(path) == before
+
+
+def test_the_udev_rule_takes_effect_on_a_real_loop_device(loop_device, tmp_path, monkeypatch):
+    """Where udev runs, the rule the scheduler step writes switches a new disk's scheduler
+    after `udevadm trigger`. Loop devices are not sd*/nvme*, so the test writes the same rule
+    shape for loop devices into a temporary rules file and removes it afterwards."""
+    import shutil as sh
+
+    if sh.which("udevadm") is None or not os.path.exists("/run/udev/control"):
+        pytest.skip("udev is not running here (no udevadm or no /run/udev/control): the rule cannot take effect")
+    name = os.path.basename(loop_device)
+    path = f"/sys/block/{name}/queue/scheduler"
+    before = LiveSystem().read_text(path)
+    current = before.split("[")[1].split("]")[0]
+    wanted = next(n.strip("[]") for n in before.split() if n.strip("[]") != current)
+    rule = f'ACTION=="add|change", SUBSYSTEM=="block", ENV{{DEVTYPE}}=="disk", KERNEL=="{name}", ATTR{{queue/scheduler}}="{wanted}"\n'
+    rules = "/etc/udev/rules.d/99-ssdwizard-test.rules"
+    try:
+        with open(rules, "w") as handle:
+            handle.write(rule)
+        subprocess.run(["udevadm", "control", "--reload"], check=True)
+        subprocess.run(["udevadm", "trigger", "--action=change", f"--sysname-match={name}"], check=True)
+        subprocess.run(["udevadm", "settle", "--timeout=10"], check=False)
+        assert f"[{wanted}]" in LiveSystem().read_text(path)
+    finally:
+        os.unlink(rules)
+        subprocess.run(["udevadm", "control", "--reload"], check=False)
+        with open(path, "w") as handle:
+            handle.write(current)
