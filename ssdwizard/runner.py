@@ -15,7 +15,7 @@ def run_step(step: Step, ctx: ProbeContext, choices: Mapping[str, str] | None = 
         result = step.probe(ctx)
     except Exception as exc:  # noqa: BLE001 - a broken probe must not stop the others
         return _broken(step, exc)
-    if step.plan is None or result.status is Status.ERROR:
+    if step.plan is None or result.status in (Status.ERROR, Status.SKIP):  # nothing to change
         return result
     try:
         plan = step.plan(result, choices or {})

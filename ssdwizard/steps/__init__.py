@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ssdwizard.steps.base import Step
+from ssdwizard.steps.proxmox_gate import gated_probe
 
 
 def _deferred(module: str, name: str) -> Callable[..., Any]:
@@ -25,9 +26,12 @@ def _deferred(module: str, name: str) -> Callable[..., Any]:
     return call
 
 
-def _step(step_id: str, title: str, planned: bool = False) -> Step:
+def _step(step_id: str, title: str, planned: bool = False, proxmox: bool = False) -> Step:
     module = f"ssdwizard.steps.{step_id}"
-    return Step(step_id, title, _deferred(module, "probe"), _deferred(module, "plan") if planned else None)
+    probe = _deferred(module, "probe")
+    if proxmox:
+        probe = gated_probe(step_id, probe)
+    return Step(step_id, title, probe, _deferred(module, "plan") if planned else None)
 
 
 STEPS: tuple[Step, ...] = (
@@ -38,8 +42,8 @@ STEPS: tuple[Step, ...] = (
     _step("filesystem", "Filesystem"),
     _step("mount", "Mount options", planned=True),
     _step("scheduler", "I/O scheduler", planned=True),
-    _step("ceph", "Ceph RBD cache", planned=True),
-    _step("migration", "Live migration", planned=True),
+    _step("ceph", "Ceph RBD cache", planned=True, proxmox=True),
+    _step("migration", "Live migration", planned=True, proxmox=True),
 )
 
 STEP_IDS: tuple[str, ...] = tuple(step.id for step in STEPS)

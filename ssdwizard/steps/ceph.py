@@ -37,6 +37,7 @@ from ssdwizard.data import load_table
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers import cephconf, cephdump, meminfo
 from ssdwizard.parsers.pveconf import Drive, StorageConfig, parse_storage_cfg, parse_vm_config
+from ssdwizard.steps.proxmox_gate import ceph_skip
 from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status, StepResult
 
 ID = "ceph"
@@ -466,9 +467,7 @@ def _ram_findings(vms: list[Vm], size: int, here: str | None, mem_total: int | N
 
 # ---- the probe --------------------------------------------------------------------------------------
 
-def _skip(reason: str) -> StepResult:
-    return StepResult(ID, TITLE, Status.SKIP, reason, (), {
-        "config_path": None, "rbd_cache": None, "vms": [], "virtual_disks": 0, "ram_reserved_bytes": 0})
+_skip = ceph_skip
 
 
 def probe(ctx: ProbeContext) -> StepResult:

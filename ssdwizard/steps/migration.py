@@ -31,6 +31,7 @@ from ssdwizard.parsers.pvetasks import (
     parse_index,
     parse_migration_log,
 )
+from ssdwizard.steps.proxmox_gate import is_pve_node, migration_empty_facts, migration_skip
 from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status, StepResult
 from ssdwizard.steps.netlink import (
     HOSTS,
@@ -368,17 +369,12 @@ def _failure_finding(m: Migration) -> Finding:
 
 # ---- the probe ------------------------------------------------------------------------------------
 
-def _empty_facts() -> dict[str, Any]:
-    return {"type": None, "network": None, "legacy_unsecure": None, "tasks": [], "link_gbps": None,
-            "utilisation": None}
+_empty_facts = migration_empty_facts
 
 
 def probe(ctx: ProbeContext) -> StepResult:
-    if not ctx.listdir(PVE_DIR):
-        return StepResult(ID, TITLE, Status.SKIP, "Not a Proxmox VE node: there is no /etc/pve.",
-                          (Finding(Status.SKIP, "proxmox", "Not a Proxmox VE node: /etc/pve is missing (or empty, "
-                                   "when pve-cluster is not running). Live migration is a Proxmox cluster feature.",
-                                   "", (Evidence(PVE_DIR, "(missing or empty)"),)),), _empty_facts())
+    if not is_pve_node(ctx):
+        return migration_skip()
     settings = read_settings(ctx)
     node = hostname(ctx)
     view = read_network(ctx)
