@@ -66,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a choice for a plan, e.g. mount.discard=keep, ceph.values=guide")
     change.add_argument("--undo", metavar="ID", nargs="?", const="", default=None,
                         help="undo the last apply (or the journal entry ID)")
+    active = parser.add_argument_group("active tests (opt-in, on this machine, as root)")
+    active.add_argument("--trim-test", metavar="MOUNTPOINT",
+                        help="TRIM read-back test on an ext4/xfs mount: writes a temporary file, reads the raw device "
+                             "(read-only); without --yes only says what it would do. Exit 0 works, 1 inconclusive or "
+                             "did not reach the disk, 2 failure, 3 refused")
+    active.add_argument("--iops", metavar="DISK", help="read-only 4 KiB random-read IOPS of a disk (e.g. sda) at queue "
+                                                       "depth 1 and 32, with fio if installed")
     machine = parser.add_argument_group("which machine")
     where = machine.add_mutually_exclusive_group()
     where.add_argument("--machine", metavar="DIR", help="replay a recorded machine profile instead of this machine")
@@ -209,10 +216,34 @@ def _refuse_bundled_demo(args: argparse.Namespace) -> None:
                          "(ssdwizard --demo list shows them; they live in ssdwizard/data/profiles/)")
 
 
+def _run_wizard(args: argparse.Namespace, chosen: tuple[str, ...] | None, choices: dict[str, str]) -> int:
+    """The Textual wizard, imported only now: headless runs never load Textual."""
+    if args.steps or args.output or args.format != "text":
+        raise UsageError("--steps, --output and --format are for --headless runs")
+    if args.demo:
+        # A bundled demo ships inside the package: the wizard works on a temporary copy, so
+        # that Apply and Undo can be tried without changing the package.
+        import shutil
+        import tempfile
+
+        copy = Path(tempfile.mkdtemp(prefix="ssdwizard-demo-")) / args.demo
+        shutil.copytree(_demo_dir(args.demo), copy)
+        args.demo, args.machine = None, str(copy)
+    system = _open_system(args)
+    from ssdwizard.app import WizardApp
+
+    WizardApp(system, chosen_disks=chosen, choices=choices).run()
+    return 0
+
+
 def run(argv: list[str] | None, out: TextIO, err: TextIO) -> int:
     args = build_parser().parse_args(argv)
     if args.demo == "list":
         return _list_demos(out)
+    if args.trim_test is not None or args.iops is not None:
+        from ssdwizard.activetests import run_active_test  # loaded only for an active test
+
+        return run_active_test(args, _open_system(args), out, err)
     chosen = _split_ids(args.disk, "--disk") if args.disk is not None else None
     choices = _choices(args.choose)
     if (args.check or args.yes or args.choose) and not args.apply:
@@ -230,7 +261,7 @@ def run(argv: list[str] | None, out: TextIO, err: TextIO) -> int:
     else:
         steps = _chosen_steps(args.steps)
         if not args.headless and not args.record:
-            raise UsageError("the interactive wizard is not part of this version yet: add --headless --report")
+            return _run_wizard(args, chosen, choices)
     system = _open_system(args)
     ctx = ProbeContext(system, chosen_disks=chosen, jobs=args.jobs)
     try:

@@ -1,0 +1,62 @@
+"""The confirm dialog: the plan's diff, coloured, with its warnings; Apply or Cancel."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from ssdwizard.apply.plan import Plan
+
+
+def coloured_diff(diff: str) -> Text:
+    text = Text()
+    for line in diff.splitlines():
+        style = ("green" if line.startswith("+") and not line.startswith("+++") else
+                 "red" if line.startswith("-") and not line.startswith("---") else
+                 "cyan" if line.startswith("@@") else "bold" if line.startswith(("---", "+++", "$")) else "")
+        text.append(line + "\n", style=style)
+    return text
+
+
+class ConfirmApplyModal(ModalScreen[bool]):
+    """Returns True to apply the plan, False to leave everything as it is."""
+
+    BINDINGS = [Binding("escape,n", "cancel", "Cancel", id="cancel"), Binding("y", "apply", "Apply", id="apply")]
+
+    def __init__(self, title: str, plan: Plan) -> None:
+        super().__init__()
+        self.title_text = title
+        self.plan = plan
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm"):
+            count = len(self.plan.changes)
+            yield Static(f"Apply {count} change{'s' if count != 1 else ''}: {self.title_text}", id="confirm-title")
+            with VerticalScroll(id="confirm-body"):
+                for warning in self.plan.warnings:
+                    yield Static(f"⚠ {warning}", classes="warning")
+                for change in self.plan.changes:
+                    yield Static(f"{change.kind} {change.target}: {change.why}", classes="change-why")
+                    yield Static(coloured_diff(change.diff()), classes="diff")
+                for note in self.plan.notes:
+                    yield Static(f"• {note}", classes="note")
+            yield Static("Every file is backed up first; ssdwizard --undo puts it back.", classes="hint")
+            with Horizontal(classes="actions"):
+                yield Button("Apply", id="apply", variant="warning")
+                yield Button("Cancel", id="cancel", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()  # the safe choice has the focus
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "apply")
+
+    def action_apply(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

@@ -1,0 +1,54 @@
+"""The first screen: what the wizard will do, on which machine."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Static
+
+from ssdwizard.steps import STEPS
+
+INTRO = (
+    "ssdwizard walks this server's storage through a proven SSD tuning guide, one step per "
+    "screen. Each step reads the machine, shows what it found with the evidence, and gives "
+    "today's advice where the 2013 guide is outdated. Where a fix exists, Apply shows the exact "
+    "change first; nothing is written without your confirmation, every file is backed up, and "
+    "every change can be undone (ssdwizard --undo)."
+)
+
+
+class WelcomeScreen(Screen[None]):
+    BINDINGS = [Binding("enter", "start", "Start", id="start"), Binding("q", "app.quit", "Quit", id="quit")]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="welcome"):
+            yield Static("Welcome to ssdwizard", id="welcome-title")
+            yield Static(INTRO, id="welcome-intro")
+            yield Static("\n".join(f"{n:>2}. {step.title}" for n, step in enumerate(STEPS, 1)), id="welcome-steps")
+            yield Static(self._machine_line(), id="welcome-machine")
+            with Horizontal(classes="actions"):
+                yield Button("Start", id="start", variant="primary")
+                yield Button("Quit", id="quit")
+        yield Footer()
+
+    def _machine_line(self) -> str:
+        system = self.app.system  # type: ignore[attr-defined]
+        if system.profile_name:
+            description = getattr(system, "description", "").strip().split(". ")[0]
+            return f"Replaying the recorded machine '{system.profile_name}': {description}." \
+                   "\nChanges you apply land in the profile's root/ folder, not on this machine."
+        return "Looking at this machine. Probes only read; run as root for the full picture."
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "start":
+            self.action_start()
+        else:
+            self.app.exit()
+
+    def action_start(self) -> None:
+        from ssdwizard.screens.disk_choice import DiskChoiceScreen
+
+        self.app.switch_screen(DiskChoiceScreen())

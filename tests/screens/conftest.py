@@ -1,0 +1,41 @@
+"""Helpers for the screen tests: a wizard on a fixed profile, and waiting for its probes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ssdwizard.app import WizardApp
+from ssdwizard.data import PROFILES_DIR
+from ssdwizard.steps import STEPS
+from ssdwizard.system import ProfileSystem
+
+
+def wizard(profile: str | Path = "pve-ceph-node", **kwargs) -> WizardApp:
+    path = PROFILES_DIR / profile if isinstance(profile, str) else profile
+    return WizardApp(ProfileSystem(path), **kwargs)
+
+
+async def settle(pilot, steps=STEPS) -> None:
+    """Wait until every probe has answered and the screen has redrawn (no sleeps as assertions:
+    the loop ends on the app's own state)."""
+    app = pilot.app
+    for _ in range(400):
+        if all(step.id in app.results for step in steps) and not app.applying:
+            break
+        await pilot.pause(0.02)
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+@pytest.fixture
+def profile_copy(tmp_path):
+    def copy(name: str = "pve-ceph-node") -> Path:
+        target = tmp_path / name
+        shutil.copytree(PROFILES_DIR / name, target)
+        return target
+
+    return copy

@@ -1,0 +1,59 @@
+"""Every screen as a snapshot: on the Proxmox demo at 100x32, the disk choice, ahci and sata
+screens on the NVMe and IDE demos, and a few at 80x24 (a serial console or IPMI)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import settle, wizard
+
+# Keys from the welcome screen to each screen: enter → disk choice, enter → step 1, n → next.
+TO_DISK_CHOICE = ["enter"]
+TO_STEP = {n: ["enter", "enter", *(["n"] * (n - 1))] for n in range(1, 10)}
+TO_SUMMARY = ["enter", "enter", *(["n"] * 9)]
+
+
+def walker(keys):
+    async def run_before(pilot):
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+
+    return run_before
+
+
+def test_welcome(snap_compare):
+    assert snap_compare(wizard(), terminal_size=(100, 32), run_before=walker([]))
+
+
+def test_disk_choice(snap_compare):
+    assert snap_compare(wizard(), terminal_size=(100, 32), run_before=walker(TO_DISK_CHOICE))
+
+
+@pytest.mark.parametrize("number", range(1, 10))
+def test_step(snap_compare, number):
+    assert snap_compare(wizard(), terminal_size=(100, 32), run_before=walker(TO_STEP[number]))
+
+
+def test_confirm_apply_dialog(snap_compare):
+    # Step 4, TRIM: the plan enables fstrim.timer.
+    assert snap_compare(wizard(), terminal_size=(100, 32), run_before=walker([*TO_STEP[4], "a"]))
+
+
+def test_summary(snap_compare):
+    assert snap_compare(wizard(), terminal_size=(100, 32), run_before=walker(TO_SUMMARY))
+
+
+@pytest.mark.parametrize("profile", ["nvme-workstation", "legacy-ide"])
+@pytest.mark.parametrize("screen", ["disk-choice", "ahci", "sata"])
+def test_other_machines(snap_compare, profile, screen):
+    keys = {"disk-choice": TO_DISK_CHOICE, "ahci": TO_STEP[2], "sata": TO_STEP[3]}[screen]
+    assert snap_compare(wizard(profile), terminal_size=(100, 32), run_before=walker(keys))
+
+
+@pytest.mark.parametrize("screen", ["welcome", "disk-choice", "trim", "confirm", "migration"])
+def test_console_80x24(snap_compare, screen):
+    keys = {"welcome": [], "disk-choice": TO_DISK_CHOICE, "trim": TO_STEP[4], "confirm": [*TO_STEP[4], "a"],
+            "migration": TO_STEP[9]}[screen]
+    assert snap_compare(wizard(), terminal_size=(80, 24), run_before=walker(keys))
