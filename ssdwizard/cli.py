@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     change.add_argument("--apply", metavar="STEP[,STEP]",
                         help="show what these steps would change; with --yes, change it")
     change.add_argument("--check", action="store_true", help="with --apply: only show the changes (the default)")
-    change.add_argument("--yes", action="store_true", help="with --apply: make the changes without asking")
+    change.add_argument("--yes", action="store_true",
+                        help="with --apply: make the changes without asking; with --trim-test: run it")
     change.add_argument("--choose", metavar="KEY=VALUE", action="append", default=[],
                         help="a choice for a plan, e.g. mount.discard=keep, ceph.values=guide")
     change.add_argument("--undo", metavar="ID", nargs="?", const="", default=None,

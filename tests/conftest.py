@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
+
+from ssdwizard.data import PROFILES_DIR
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -50,3 +53,13 @@ def make_profile(tmp_path):
         return write_profile(tmp_path / f"profile{next(counter)}", **parts)
 
     return build
+
+
+@pytest.fixture
+def profile_copy(tmp_path):
+    def copy(name: str = "pve-ceph-node") -> Path:
+        target = tmp_path / name
+        shutil.copytree(PROFILES_DIR / name, target)
+        return target
+
+    return copy

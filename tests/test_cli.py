@@ -32,7 +32,7 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
         (["--headless", "--demo", "no-such-demo"], "no demo profile 'no-such-demo'"),
         (["--headless", "--machine", DEV_VM, "--demo"], "not allowed with argument"),
         (["--headless", "--machine", DEV_VM, "--disk", "sdz"], "--disk sdz: no such disk"),
-        (["--machine", DEV_VM], "the interactive wizard is not part of this version yet"),
+        (["--machine", DEV_VM, "--steps", "disks"], "--steps, --output and --format are for --headless runs"),
     ],
 )
 def test_usage_errors_print_one_line_and_the_usage(capsys, argv, message):

@@ -43,8 +43,9 @@ def finding_widget(finding: Finding, index: int) -> Collapsible:
         lines = evidence.excerpt.strip()
         body.append(Static(Text(f"[{evidence.source}]" + (f"\n{lines}" if lines else "")), classes="evidence"))
     title = f"{MARKS[finding.status]} {finding.subject}: {finding.message}"
+    # No id: a re-probe replaces the findings while the old ones are still being removed.
     collapsible = Collapsible(*body, title=title, collapsed=finding.status in (Status.OK, Status.SKIP),
-                              id=f"finding-{index}")
+                              classes=f"finding-{index}")
     collapsible.add_class(f"-{finding.status.value}")
     return collapsible
 
@@ -85,7 +86,7 @@ class FactsView(Vertical):
         for key, value in self.facts.items():
             if isinstance(value, list) and value and isinstance(value[0], dict):
                 yield Static(key, classes="facts-title")
-                yield facts_table(value, id=f"facts-{key}")
+                yield facts_table(value, id=None)
         if scalars:
             yield Static("\n".join(f"{k}: {_cell(v)}" for k, v in scalars.items()), classes="facts-scalars")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import settle, wizard
+from wizard_helpers import settle, wizard
 
 # Keys from the welcome screen to each screen: enter → disk choice, enter → step 1, n → next.
 TO_DISK_CHOICE = ["enter"]

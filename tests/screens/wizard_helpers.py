@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
-
-import pytest
 
 from ssdwizard.app import WizardApp
 from ssdwizard.data import PROFILES_DIR
@@ -29,13 +26,3 @@ async def settle(pilot, steps=STEPS) -> None:
     await pilot.pause()
     await app.workers.wait_for_complete()
     await pilot.pause()
-
-
-@pytest.fixture
-def profile_copy(tmp_path):
-    def copy(name: str = "pve-ceph-node") -> Path:
-        target = tmp_path / name
-        shutil.copytree(PROFILES_DIR / name, target)
-        return target
-
-    return copy
