@@ -9,20 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from pathlib import Path
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
 
-from ssdwizard.apply.engine import Applied, ApplyFailed, ApplyRefused, apply_plan
-from ssdwizard.apply.plan import Plan
-from ssdwizard.report import Machine, Report
-from ssdwizard.runner import run_step
 from ssdwizard.screens.palette import StepCommands
 from ssdwizard.steps import STEPS
 from ssdwizard.steps.base import ProbeContext, Status, Step, StepResult
 from ssdwizard.system import System
+
+if TYPE_CHECKING:
+    from ssdwizard.apply.engine import Applied
+    from ssdwizard.apply.plan import Plan
+    from ssdwizard.report import Report
 
 
 @dataclass
@@ -37,7 +40,8 @@ class AppliedChange:
 class WizardApp(App[None]):
     """ssdwizard's wizard. ``system`` is this machine or a replayed profile."""
 
-    CSS_PATH = "screens/wizard.tcss"
+    # Absolute: Textual resolves a relative CSS_PATH against the file of the (sub)class.
+    CSS_PATH = Path(__file__).resolve().parent / "screens" / "wizard.tcss"
     TITLE = "ssdwizard"
     COMMANDS = App.COMMANDS | {StepCommands}
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", show=False, id="force-quit")]
@@ -55,7 +59,7 @@ class WizardApp(App[None]):
     class ApplyFinished(Message, bubble=False):
         """An apply ended: ``applied`` on success, else ``error`` and what was ``restored``."""
 
-        def __init__(self, step_id: str, applied: Applied | None, error: str | None, restored: list[str]) -> None:
+        def __init__(self, step_id: str, applied: "Applied | None", error: str | None, restored: list[str]) -> None:
             super().__init__()
             self.step_id = step_id
             self.applied = applied
@@ -72,7 +76,8 @@ class WizardApp(App[None]):
         self.applied: list[AppliedChange] = []
         self.applying = False
         self._probe_context = ProbeContext(system, chosen_disks=chosen_disks)
-        self.machine = Machine(None, None, system.profile_name)
+        self.hostname: str | None = None
+        self.kernel: str | None = None
 
     # -- probing ---------------------------------------------------------------------------
 
@@ -80,6 +85,11 @@ class WizardApp(App[None]):
         from ssdwizard.screens.welcome import WelcomeScreen
 
         self.push_screen(WelcomeScreen())
+        # The probes start once the first frame is on the screen: their imports and threads
+        # would otherwise compete with it for the interpreter.
+        self.call_after_refresh(self._start_probing)
+
+    def _start_probing(self) -> None:
         self._read_machine()
         self.probe_all()
 
@@ -103,11 +113,12 @@ class WizardApp(App[None]):
     @work(thread=True, exit_on_error=False, group="machine")
     def _read_machine(self) -> None:
         read = self._probe_context.read_value
-        self.machine = Machine(read("/proc/sys/kernel/hostname"), read("/proc/sys/kernel/osrelease"),
-                               self.system.profile_name)
+        self.hostname, self.kernel = read("/proc/sys/kernel/hostname"), read("/proc/sys/kernel/osrelease")
 
     @work(thread=True, exit_on_error=False, group="probes")
     def _run_probe(self, step: Step, context: ProbeContext) -> None:
+        from ssdwizard.runner import run_step  # in the worker: keeps it off the first frame
+
         try:
             result = run_step(step, context, self.choices)
         except Exception as exc:  # noqa: BLE001 - run_step catches the probe's errors; this is the last net
@@ -124,6 +135,8 @@ class WizardApp(App[None]):
 
     @work(thread=True, exit_on_error=False, group="apply", exclusive=True)
     def run_apply(self, step_id: str, plan: Plan) -> None:
+        from ssdwizard.apply.engine import ApplyFailed, ApplyRefused, apply_plan
+
         self.applying = True
         try:
             applied = apply_plan(self.system, plan)
@@ -158,4 +171,7 @@ class WizardApp(App[None]):
         self.switch_screen(target) if len(self.screen_stack) > 1 else self.push_screen(target)
 
     def report(self) -> Report:
-        return Report(self.machine, tuple(self.results[s.id] for s in STEPS if s.id in self.results))
+        from ssdwizard.report import Machine, Report
+
+        machine = Machine(self.hostname, self.kernel, self.system.profile_name)
+        return Report(machine, tuple(self.results[s.id] for s in STEPS if s.id in self.results))

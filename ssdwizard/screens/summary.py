@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -42,7 +43,7 @@ class SummaryScreen(Screen[None]):
         for number, step in enumerate(STEPS, 1):
             result = results.get(step.id)
             table.add_row(str(number), step.title, mark(result.status) if result else "… probing",
-                          result.summary if result else "")
+                          Text(result.summary if result else ""))
 
     def _applied_text(self) -> str:
         applied = self.app.applied  # type: ignore[attr-defined]

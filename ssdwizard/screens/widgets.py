@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rich.markup import escape
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -31,7 +32,8 @@ class StatusBanner(Static):
             self.update("… probing")
             return
         self.add_class(f"-{result.status.value}")
-        self.update(f"{MARKS[result.status]} {WORDS[result.status]}: {result.summary}")
+        # Text, not str: a summary like "in [client]" must not be read as markup.
+        self.update(Text(f"{MARKS[result.status]} {WORDS[result.status]}: {result.summary}"))
 
 
 def finding_widget(finding: Finding, index: int) -> Collapsible:
@@ -42,7 +44,8 @@ def finding_widget(finding: Finding, index: int) -> Collapsible:
     for evidence in finding.evidence:
         lines = evidence.excerpt.strip()
         body.append(Static(Text(f"[{evidence.source}]" + (f"\n{lines}" if lines else "")), classes="evidence"))
-    title = f"{MARKS[finding.status]} {finding.subject}: {finding.message}"
+    # Titles are markup: escape, or "[client]" in a message would vanish as a tag.
+    title = escape(f"{MARKS[finding.status]} {finding.subject}: {finding.message}")
     # No id: a re-probe replaces the findings while the old ones are still being removed.
     collapsible = Collapsible(*body, title=title, collapsed=finding.status in (Status.OK, Status.SKIP),
                               classes=f"finding-{index}")
@@ -70,7 +73,7 @@ def facts_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = 
     keys = list(columns or (rows[0].keys() if rows else []))
     table.add_columns(*keys)
     for row in rows:
-        table.add_row(*(_cell(row.get(k)) for k in keys))
+        table.add_row(*(Text(_cell(row.get(k))) for k in keys))  # Text: cells are not markup
     return table
 
 
