@@ -40,6 +40,7 @@ from dataclasses import dataclass, replace
 from typing import Mapping, Union
 
 from ssdwizard.parsers import ParseError
+from ssdwizard.parsers.lines import Line, split_lines
 
 __all__ = [
     "BlankLine",
@@ -229,21 +230,13 @@ def normalise_key(key: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Line:
+class _Line(Line):
     """Text and line ending of one entry; ``raw`` is exactly what the file held.
 
     ``number`` is the 1-based line number where the entry starts. A setting continued with a
     trailing backslash spans several physical lines: its ``text`` then contains the inner line
     breaks and ``ending`` is the ending of its last line.
     """
-
-    number: int
-    text: str
-    ending: str
-
-    @property
-    def raw(self) -> str:
-        return self.text + self.ending
 
     @property
     def last_number(self) -> int:
@@ -411,18 +404,7 @@ class CephConf:
 # --------------------------------------------------------------------------- parsing
 
 
-def _split_lines(text: str) -> list[tuple[str, str]]:
-    pieces = text.split("\n")
-    result: list[tuple[str, str]] = []
-    for index, piece in enumerate(pieces):
-        if index == len(pieces) - 1:
-            if piece:
-                result.append((piece, ""))
-        elif piece.endswith("\r"):
-            result.append((piece[:-1], "\r\n"))
-        else:
-            result.append((piece, "\n"))
-    return result
+_split_lines = split_lines
 
 
 def _continues(text: str) -> bool:

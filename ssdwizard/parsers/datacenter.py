@@ -30,6 +30,8 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
+from ssdwizard.parsers.lines import Line, split_lines
+
 __all__ = [
     "BlankLine",
     "CommentLine",
@@ -56,21 +58,7 @@ _PROPERTY = re.compile(r"(\S+?):\s*(.*)", re.DOTALL)
 _BLANKS = " \t\r\v\f"
 
 
-@dataclass(frozen=True)
-class _Line:
-    """What every line has: its text, the ending that followed it, its 1-based number.
-
-    ``ending`` is ``"\\n"``, ``"\\r\\n"`` or ``""`` (a last line without a newline).
-    """
-
-    number: int
-    text: str
-    ending: str
-
-    @property
-    def raw(self) -> str:
-        """The line exactly as it was in the file, ending included."""
-        return self.text + self.ending
+_Line = Line  # text, ending, number and raw: shared with the other line-keeping parsers
 
 
 @dataclass(frozen=True)
@@ -307,19 +295,7 @@ def _replace_value(line: PropertyLine, value: str) -> str:
     return line.text[:start] + gap + value + trailing + line.ending
 
 
-def _split_lines(text: str) -> list[tuple[str, str]]:
-    """(text, ending) pairs; only ``\\n`` ends a line (Perl's split on ``\\n``)."""
-    pieces = text.split("\n")
-    result: list[tuple[str, str]] = []
-    for index, piece in enumerate(pieces):
-        if index == len(pieces) - 1:
-            if piece:
-                result.append((piece, ""))
-        elif piece.endswith("\r"):
-            result.append((piece[:-1], "\r\n"))
-        else:
-            result.append((piece, "\n"))
-    return result
+_split_lines = split_lines
 
 
 def _parse_line(number: int, text: str, ending: str) -> DatacenterLine:

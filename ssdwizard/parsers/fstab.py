@@ -26,6 +26,8 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence, Union
 
+from ssdwizard.parsers.lines import Line, split_lines
+
 __all__ = [
     "BlankLine",
     "CommentLine",
@@ -95,22 +97,7 @@ def join_options(options: Iterable[str]) -> str:
     return encode(",".join(options))
 
 
-@dataclass(frozen=True)
-class _Line:
-    """What every fstab line has: its text and the line ending that followed it.
-
-    ``text`` excludes the ending; ``ending`` is ``"\\n"``, ``"\\r\\n"`` or ``""`` (the last line
-    of a file without a final newline). ``number`` counts from 1, as editors and mount(8) do.
-    """
-
-    number: int
-    text: str
-    ending: str
-
-    @property
-    def raw(self) -> str:
-        """The line exactly as it was in the file, ending included."""
-        return self.text + self.ending
+_Line = Line  # text, ending, number and raw: shared with the other line-keeping parsers
 
 
 @dataclass(frozen=True)
@@ -258,20 +245,7 @@ def _normalise_path(path: str) -> str:
     return stripped if stripped else path[:1]
 
 
-def _split_lines(text: str) -> list[tuple[str, str]]:
-    """(text, ending) pairs; only ``\\n`` ends a line, as for getline() in libmount."""
-    pieces = text.split("\n")
-    result: list[tuple[str, str]] = []
-    for index, piece in enumerate(pieces):
-        last = index == len(pieces) - 1
-        if last:
-            if piece:
-                result.append((piece, ""))
-        elif piece.endswith("\r"):
-            result.append((piece[:-1], "\r\n"))
-        else:
-            result.append((piece, "\n"))
-    return result
+_split_lines = split_lines
 
 
 def _parse_line(number: int, text: str, ending: str) -> FstabLine:
