@@ -36,6 +36,7 @@ def _row(disk: dict[str, Any], chosen: bool) -> tuple[Text | str, ...]:
 class DiskChoiceScreen(Screen[None]):
     BINDINGS = [
         Binding("space", "toggle", "Toggle disk", id="toggle"),
+        Binding("i", "iops", "IOPS…", id="iops"),
         Binding("enter", "next", "Next", id="next", priority=True),
         Binding("p,left", "back", "Back", id="back"),
         Binding("q", "app.quit", "Quit", id="quit"),
@@ -52,7 +53,8 @@ class DiskChoiceScreen(Screen[None]):
             yield StatusBanner(id="banner")
             yield LoadingIndicator(id="loading")
             yield DataTable(id="disk-table", cursor_type="row", zebra_stripes=True)
-            yield Static("Space toggles a disk, Enter goes on. SSDs (and virtual disks) are chosen to begin with.",
+            yield Static("Space toggles a disk, Enter goes on, i measures the disk's IOPS (read-only). "
+                         "SSDs (and virtual disks) are chosen to begin with.",
                          classes="hint")
             with Horizontal(classes="actions"):
                 yield Button("Back", id="back")
@@ -98,6 +100,13 @@ class DiskChoiceScreen(Screen[None]):
         name = disks[self.query_one("#disk-table", DataTable).cursor_row]["name"]
         self.chosen ^= {name}
         self._show()
+
+    def action_iops(self) -> None:
+        from ssdwizard.screens.active import IopsModal
+
+        disks = self._disks()
+        if disks:
+            self.app.push_screen(IopsModal(disks[self.query_one("#disk-table", DataTable).cursor_row]["name"]))
 
     def action_next(self) -> None:
         if self.chosen is not None:

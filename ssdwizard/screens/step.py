@@ -39,6 +39,7 @@ class StepScreen(Screen[None]):
         Binding("p,left", "back", "Back", id="back"),
         Binding("a", "apply", "Apply…", id="apply"),
         Binding("s", "skip", "Skip", id="skip"),
+        Binding("t", "trim_test", "TRIM test…", id="trim-test"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
@@ -63,6 +64,8 @@ class StepScreen(Screen[None]):
             with Horizontal(classes="actions"):
                 yield Button("Back", id="back")
                 yield Button("Skip", id="skip")
+                if self.step.id == "trim":
+                    yield Button("TRIM test…", id="trim-test")
                 yield Button("Apply…", id="apply", variant="warning")
                 yield Button("Next", id="next", variant="primary")
         yield Footer()
@@ -135,6 +138,18 @@ class StepScreen(Screen[None]):
 
         self.app.push_screen(ConfirmApplyModal(self.step.title, result.plan), confirmed)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The TRIM test belongs to the TRIM screen only.
+        return self.step.id == "trim" if action == "trim_test" else True
+
+    def action_trim_test(self) -> None:
+        from ssdwizard.screens.active import TrimTestModal
+
+        mounts = self.app.results.get("filesystem")  # type: ignore[attr-defined]
+        candidates = [m["target"] for m in (mounts.facts.get("mounts", []) if mounts else [])
+                      if m.get("fstype") in ("ext4", "xfs")]
+        self.app.push_screen(TrimTestModal(candidates[0] if candidates else "/"))
+
     def action_quit(self) -> None:
         if not self.app.applying:  # type: ignore[attr-defined]
             self.app.exit()
@@ -143,4 +158,4 @@ class StepScreen(Screen[None]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         {"next": self.action_next, "skip": self.action_skip, "back": self.action_back,
-         "apply": self.action_apply}[event.button.id or "next"]()
+         "apply": self.action_apply, "trim-test": self.action_trim_test}[event.button.id or "next"]()

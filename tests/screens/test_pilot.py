@@ -128,3 +128,31 @@ async def test_export_the_report_from_the_summary(tmp_path):
         await settle(pilot)
     text = target.read_text()
     assert text.startswith("# ssdwizard report: pve1") and "## 9. Live migration" in text
+
+
+async def test_the_trim_test_and_iops_dialogs_say_why_they_cannot_run_on_a_recording():
+    from ssdwizard.screens.active import IopsModal, TrimTestModal
+
+    app = wizard()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await pilot.press("i")
+        assert isinstance(app.screen, IopsModal) and app.screen.disk == "sda"
+        await pilot.click("#run")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "Not measured" in str(app.screen.query_one("#active-text").render())
+        await pilot.press("escape")
+        await pilot.press("enter")
+        await settle(pilot)
+        while app.screen.step.id != "trim":
+            await pilot.press("n")
+            await settle(pilot)
+        await pilot.press("t")
+        assert isinstance(app.screen, TrimTestModal) and app.screen.mount_point == "/"
+        await pilot.click("#run")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        text = str(app.screen.query_one("#active-text").render())
+        assert "Not run" in text and "recorded profile" in text

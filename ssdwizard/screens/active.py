@@ -1,0 +1,142 @@
+"""The opt-in active tests in the wizard: the TRIM read-back test (from the TRIM screen) and
+the IOPS measurement (from the disk choice), each behind its own dialog with a progress bar.
+The work runs in a thread worker; the dialog only shows its progress and result."""
+
+from __future__ import annotations
+
+import threading
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, ProgressBar, Static
+
+
+class ActiveTestModal(ModalScreen[None]):
+    """Shared frame: a title, what will happen, a progress bar, the result, Run and Close."""
+
+    BINDINGS = [Binding("escape", "close", "Close", id="close")]
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.cancel = threading.Event()
+        self.running = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm"):
+            yield Static(self.title_text, id="confirm-title")
+            yield from self.compose_inputs()
+            with VerticalScroll(id="confirm-body"):
+                yield Static("", id="active-text")
+            yield ProgressBar(total=1.0, show_eta=False, id="active-progress")
+            with Horizontal(classes="actions"):
+                yield Button("Run", id="run", variant="warning")
+                yield Button("Close", id="close", variant="primary")
+
+    def compose_inputs(self) -> ComposeResult:
+        return iter(())
+
+    def say(self, text: str) -> None:
+        self.query_one("#active-text", Static).update(Text(text))
+
+    def progress(self, phase: str, fraction: float) -> None:
+        """Called from the worker thread: hop to the UI thread."""
+        self.app.call_from_thread(self._progress, phase, fraction)
+
+    def _progress(self, phase: str, fraction: float) -> None:
+        self.query_one("#active-progress", ProgressBar).update(progress=fraction)
+        self.query_one("#confirm-title", Static).update(f"{self.title_text}: {phase}")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "run" and not self.running:
+            self.running = True
+            self.query_one("#run", Button).disabled = True
+            self.start()
+        elif event.button.id == "close":
+            self.action_close()
+
+    def action_close(self) -> None:
+        self.cancel.set()  # a running test stops at its next check and cleans up
+        self.dismiss(None)
+
+    def start(self) -> None:
+        raise NotImplementedError  # each dialog starts its own worker
+
+    def finished(self, text: str) -> None:
+        self.running = False
+        self.say(text)
+
+
+class TrimTestModal(ActiveTestModal):
+    """Writes a test file on a mounted filesystem, fstrims, reads the device back read-only."""
+
+    def __init__(self, mount_point: str) -> None:
+        super().__init__("TRIM read-back test")
+        self.mount_point = mount_point
+
+    def compose_inputs(self) -> ComposeResult:
+        yield Input(self.mount_point, placeholder="mount point of an ext4 or xfs filesystem on the disk",
+                    id="trim-mount")
+
+    def on_mount(self) -> None:
+        self.say("Run writes a test file on the mount point (at least 16 MiB), maps it to the device, "
+                 "runs fstrim over it and reads the same blocks back, read-only: zeros mean TRIM reaches "
+                 "the disk. The file is always removed. The plan is shown before the first write.")
+
+    def start(self) -> None:
+        self._run(self.query_one("#trim-mount", Input).value.strip() or "/")
+
+    @work(thread=True, exit_on_error=False, group="active")
+    def _run(self, mount_point: str) -> None:
+        from ssdwizard.trimtest import TrimTestRefused, plan_trim_test, run_trim_test, with_trim_test
+
+        app = self.app
+        try:
+            plan = plan_trim_test(app.system, mount_point)  # type: ignore[attr-defined]
+        except TrimTestRefused as exc:
+            app.call_from_thread(self.finished, f"Not run: {exc}")
+            return
+        app.call_from_thread(self.say, "\n".join(plan.describe()))
+        try:
+            outcome = run_trim_test(app.system, plan, on_progress=self.progress,  # type: ignore[attr-defined]
+                                    cancel=self.cancel)
+        except Exception as exc:  # noqa: BLE001 - shown in the dialog, never a traceback
+            app.call_from_thread(self.finished, f"The test stopped: {exc}. Its file was removed.")
+            return
+        result = app.results.get("trim")  # type: ignore[attr-defined]
+        if result is not None:
+            updated = with_trim_test(result, outcome)
+            app.call_from_thread(app.post_message, app.ProbeCompleted("trim", updated))  # type: ignore[attr-defined]
+        app.call_from_thread(self.finished, f"{outcome.message}\n{outcome.advice}")
+
+
+class IopsModal(ActiveTestModal):
+    """4 KiB random reads at queue depth 1 and 32; never writes."""
+
+    def __init__(self, disk: str) -> None:
+        super().__init__(f"IOPS of {disk} (read-only)")
+        self.disk = disk
+
+    def on_mount(self) -> None:
+        self.say(f"Run reads 4 KiB blocks of /dev/{self.disk} at random for a few seconds at queue depth 1 "
+                 "and 32 (fio when installed, else a built-in reader). It never writes.")
+
+    def start(self) -> None:
+        self._run()
+
+    @work(thread=True, exit_on_error=False, group="active")
+    def _run(self) -> None:
+        from ssdwizard.iops import measure_iops
+
+        app = self.app
+        try:
+            result = measure_iops(app.system, self.disk, on_progress=self.progress,  # type: ignore[attr-defined]
+                                  cancel=self.cancel)
+        except Exception as exc:  # noqa: BLE001 - a refused or failed measurement is shown, not raised
+            app.call_from_thread(self.finished, f"Not measured: {exc}")
+            return
+        app.call_from_thread(self.finished, result.text())
