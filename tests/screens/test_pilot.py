@@ -156,3 +156,15 @@ async def test_the_trim_test_and_iops_dialogs_say_why_they_cannot_run_on_a_recor
         await pilot.pause()
         text = str(app.screen.query_one("#active-text").render())
         assert "Not run" in text and "recorded profile" in text
+
+
+async def test_the_command_palette_jumps_to_a_step():
+    app = wizard()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Ceph RBD")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen.step.id == "ceph"
