@@ -57,3 +57,11 @@ def test_console_80x24(snap_compare, screen):
     keys = {"welcome": [], "disk-choice": TO_DISK_CHOICE, "trim": TO_STEP[4], "confirm": [*TO_STEP[4], "a"],
             "migration": TO_STEP[9]}[screen]
     assert snap_compare(wizard(), terminal_size=(80, 24), run_before=walker(keys))
+
+
+def test_light_theme(snap_compare):
+    async def light(pilot):
+        pilot.app.theme = "textual-light"
+        await walker(TO_STEP[2])(pilot)
+
+    assert snap_compare(wizard("legacy-ide"), terminal_size=(100, 32), run_before=light)
