@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from abc import ABC, abstractmethod
 import re
 import sys
 import threading
@@ -64,7 +65,7 @@ class ProfileError(Exception):
     """A machine profile is missing, unreadable or garbled; the message says which file."""
 
 
-class System:
+class System(ABC):
     """Everything a probe may ask of a machine. Subclasses answer from different places."""
 
     #: The profile's name when replaying one, else None.
@@ -73,35 +74,37 @@ class System:
     #: parallel then gains nothing.
     answers_instantly: bool = False
 
+    @abstractmethod
     def run(self, argv: list[str] | tuple[str, ...], timeout: float | None = None) -> CommandResult:
-        raise NotImplementedError  # abstract: each System answers differently
+        """Run a program; a missing one is exit 127, a timeout a result with ``timed_out``."""
 
+    @abstractmethod
     def read_text(self, path: str) -> str | None:
         """The file's text, or None when it does not exist or cannot be read."""
-        raise NotImplementedError  # abstract
 
+    @abstractmethod
     def listdir(self, path: str) -> list[str]:
         """Sorted names in a directory; empty when it does not exist."""
-        raise NotImplementedError  # abstract
 
+    @abstractmethod
     def exists(self, path: str) -> bool:
-        raise NotImplementedError  # abstract
+        """True for anything at the path, a dangling link included."""
 
+    @abstractmethod
     def readlink(self, path: str) -> str | None:
         """A symlink's target as stored, or None when the path is not a link."""
-        raise NotImplementedError  # abstract
 
+    @abstractmethod
     def is_dir(self, path: str) -> bool:
         """True for a directory (or a link to one)."""
-        raise NotImplementedError  # abstract
 
     def realpath(self, path: str) -> str:
         """The path with every link followed (as ``os.path.realpath`` would on the machine)."""
         return follow_links(path, self.readlink)
 
+    @abstractmethod
     def writer(self) -> Writer:
         """The writing side of the door, for the apply layer only."""
-        raise NotImplementedError  # abstract
 
 
 def follow_links(path: str, readlink: Callable[[str], str | None],
@@ -525,6 +528,9 @@ class RecordingSystem(System):
     def realpath(self, path: str) -> str:
         self._note_links(path)
         return self.live.realpath(path)
+
+    def writer(self) -> Writer:
+        return self.live.writer()
 
     def _note_links(self, path: str) -> None:
         """Record every link on the way to ``path`` (as realpath walks it), so that the

@@ -55,16 +55,13 @@ class ActiveTestModal(ModalScreen[None]):
         if event.button.id == "run" and not self.running:
             self.running = True
             self.query_one("#run", Button).disabled = True
-            self.start()
+            self.start()  # each dialog (TRIM test, IOPS) starts its own worker
         elif event.button.id == "close":
             self.action_close()
 
     def action_close(self) -> None:
         self.cancel.set()  # a running test stops at its next check and cleans up
         self.dismiss(None)
-
-    def start(self) -> None:
-        raise NotImplementedError  # each dialog starts its own worker
 
     def finished(self, text: str) -> None:
         self.running = False
