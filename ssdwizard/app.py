@@ -88,10 +88,13 @@ class WizardApp(App[None]):
 
     # -- probing ---------------------------------------------------------------------------
 
-    def on_mount(self) -> None:
+    def get_default_screen(self):
+        """The welcome screen is the first screen: one screen to compose before the first frame."""
         from ssdwizard.screens.welcome import WelcomeScreen
 
-        self.push_screen(WelcomeScreen())
+        return WelcomeScreen()
+
+    def on_mount(self) -> None:
         # The probes start once the first frame is on the screen: their imports and threads
         # would otherwise compete with it for the interpreter.
         self.call_after_refresh(self._start_probing)

@@ -115,9 +115,7 @@ class DiskChoiceScreen(Screen[None]):
         self.app.show_step(0)  # type: ignore[attr-defined]
 
     def action_back(self) -> None:
-        from ssdwizard.screens.welcome import WelcomeScreen
-
-        self.app.switch_screen(WelcomeScreen())
+        self.app.pop_screen()  # back to the welcome screen, the base of the stack
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.action_next() if event.button.id == "next" else self.action_back()

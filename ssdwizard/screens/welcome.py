@@ -51,4 +51,5 @@ class WelcomeScreen(Screen[None]):
     def action_start(self) -> None:
         from ssdwizard.screens.disk_choice import DiskChoiceScreen
 
-        self.app.switch_screen(DiskChoiceScreen())
+        # The welcome screen is the app's base screen: the wizard goes on above it.
+        self.app.push_screen(DiskChoiceScreen())
