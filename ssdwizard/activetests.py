@@ -72,6 +72,7 @@ def run_iops(system: System, disk: str, fmt: str, out: TextIO, err: TextIO,
         err.write(f"ssdwizard: {exc}\n")
         return EXIT_COULD_NOT_RUN
     if fmt == "json":
+        # "iops" has the shape of the disks step's per-disk `iops` fact.
         out.write(json.dumps({"tool": "ssdwizard", "version": __version__, "disk": result.disk,
                               "path": result.path, "iops": iops_fact(result)}, indent=2) + "\n")
     else:

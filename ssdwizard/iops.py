@@ -68,8 +68,7 @@ class IopsResult:
 
 
 def iops_fact(result: IopsResult) -> dict[str, Any]:
-    """The proposed per-disk ``iops`` fact (for ``disks.facts.disks[].iops``, a contract change
-    the lead decides on)."""
+    """The disks step's per-disk ``iops`` fact (null until a measurement fills it)."""
     return {"engine": result.engine, "block_size": result.block_size,
             "depths": [d.to_dict() for d in result.depths]}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 STATUSES = {"ok", "warn", "fail", "skip", "error"}
 DISK_FACTS = {"name", "path", "model", "serial", "firmware", "size_bytes", "transport", "rotational", "ssd",
               "trim_supported", "sata_max_gbps", "sata_link_gbps", "scheduler", "schedulers", "quirks",
-              "firmware_warnings"}
+              "firmware_warnings", "iops"}
 
 
 def _expect(condition: bool, where: str, what: str) -> None:

@@ -5,6 +5,7 @@ The work runs in a thread worker; the dialog only shows its progress and result.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 from rich.text import Text
 from textual import work
@@ -127,7 +128,7 @@ class IopsModal(ActiveTestModal):
 
     @work(thread=True, exit_on_error=False, group="active")
     def _run(self) -> None:
-        from ssdwizard.iops import measure_iops
+        from ssdwizard.iops import iops_fact, measure_iops
 
         app = self.app
         try:
@@ -136,4 +137,11 @@ class IopsModal(ActiveTestModal):
         except Exception as exc:  # noqa: BLE001 - a refused or failed measurement is shown, not raised
             app.call_from_thread(self.finished, f"Not measured: {exc}")
             return
+        disks = app.results.get("disks")  # type: ignore[attr-defined]
+        if disks is not None:
+            # The measurement becomes the disk's `iops` fact, so the report and export carry it.
+            facts = {**disks.facts, "disks": [{**d, "iops": iops_fact(result)} if d["name"] == self.disk else d
+                                              for d in disks.facts.get("disks", [])]}
+            updated = replace(disks, facts=facts)
+            app.call_from_thread(app.post_message, app.ProbeCompleted("disks", updated))  # type: ignore[attr-defined]
         app.call_from_thread(self.finished, result.text())

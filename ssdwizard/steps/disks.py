@@ -63,6 +63,8 @@ def disk_facts(disk: Disk, identity: DiskIdentity | None, link_gbps: float | Non
         "schedulers": list(disk.schedulers),
         "quirks": None if quirks is None else list(quirks),
         "firmware_warnings": [w.warning for w in warnings],
+        # Filled by the opt-in IOPS measurement (--iops, the wizard's disk choice); probing never measures.
+        "iops": None,
     }
 
 
