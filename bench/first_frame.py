@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 
+from _compile import byte_compile
+
 CHILD = r"""
 import sys
 from textual.app import App
@@ -55,16 +57,6 @@ def once(kind: str) -> float:
     started = time.time()
     done = subprocess.run([sys.executable, "-c", CHILD, kind], check=True, capture_output=True, text=True)
     return float(done.stdout.strip().splitlines()[-1]) - started
-
-
-def byte_compile() -> None:
-    """Compile the package the way pip does at install time. This machine sets
-    PYTHONDONTWRITEBYTECODE=1, so an editable checkout would otherwise be compiled from source
-    on every start, and the figure would measure the compiler, not ssdwizard."""
-    import compileall
-    from pathlib import Path
-
-    compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "ssdwizard"), quiet=1)
 
 
 def main() -> None:

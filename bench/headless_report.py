@@ -14,21 +14,13 @@ import subprocess
 import sys
 import time
 
+from _compile import byte_compile
+
 
 def time_once(argv: list[str]) -> float:
     started = time.perf_counter()
     subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     return time.perf_counter() - started
-
-
-def byte_compile() -> None:
-    """Compile the package the way pip does at install time. This machine sets
-    PYTHONDONTWRITEBYTECODE=1, so an editable checkout would otherwise be compiled from source
-    on every start, and the figure would measure the compiler, not ssdwizard."""
-    import compileall
-    from pathlib import Path
-
-    compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "ssdwizard"), quiet=1)
 
 
 def main() -> None:

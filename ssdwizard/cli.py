@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from ssdwizard import __version__
-from ssdwizard.apply.headless import run_apply, run_undo
 from ssdwizard.data import DEFAULT_DEMO, demo_profiles
 from ssdwizard.report import RENDERERS, Machine, Report, exit_code, render_text
 from ssdwizard.runner import run_steps
@@ -254,6 +253,8 @@ def run(argv: list[str] | None, out: TextIO, err: TextIO) -> int:
     if args.undo is not None:
         if args.demo:
             _refuse_bundled_demo(args)
+        from ssdwizard.apply.headless import run_undo  # the apply layer loads only when used
+
         return run_undo(_open_system(args), args.undo or None, out, err)
     if args.apply:
         steps = _apply_steps(args.apply)
@@ -273,6 +274,8 @@ def run(argv: list[str] | None, out: TextIO, err: TextIO) -> int:
         unknown = unknown_chosen_disks(ctx)
         if unknown:
             raise UsageError(f"--disk {', '.join(unknown)}: no such disk on this machine")
+        from ssdwizard.apply.headless import run_apply
+
         return run_apply(system, results, args.yes and not args.check, out, err)
     unknown = unknown_chosen_disks(ctx)
     if unknown:

@@ -57,9 +57,7 @@ def run_apply(system: System, results: Sequence[StepResult], yes: bool, out: Tex
     try:
         applied = apply_plan(system, plan)
     except ApplyRefused as exc:
-        err.write("ssdwizard: not applied, nothing was written:\n")
-        err.writelines(f"  - {problem}\n" for problem in exc.problems)
-        return EXIT_REFUSED
+        return _refused(err, "not applied, nothing was written", exc.problems)
     except ApplyFailed as exc:
         err.write(f"ssdwizard: the change failed: {exc}\n")
         err.writelines(f"  - {line}\n" for line in exc.restored or ["nothing had been changed yet"])
@@ -75,13 +73,17 @@ def run_apply(system: System, results: Sequence[StepResult], yes: bool, out: Tex
     return EXIT_DONE
 
 
+def _refused(err: TextIO, headline: str, problems: list[str]) -> int:
+    err.write(f"ssdwizard: {headline}:\n")
+    err.writelines(f"  - {problem}\n" for problem in problems)
+    return EXIT_REFUSED
+
+
 def run_undo(system: System, journal_id: str | None, out: TextIO, err: TextIO) -> int:
     try:
         lines = undo(system, journal_id)
     except ApplyRefused as exc:
-        err.write("ssdwizard: nothing was undone:\n")
-        err.writelines(f"  - {problem}\n" for problem in exc.problems)
-        return EXIT_REFUSED
+        return _refused(err, "nothing was undone", exc.problems)
     except JournalError as exc:
         err.write(f"ssdwizard: {exc}\n")
         return EXIT_REFUSED

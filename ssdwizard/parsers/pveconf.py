@@ -62,6 +62,11 @@ def is_drive_key(key: str) -> bool:
     return bool(_DRIVE_KEY.match(key))
 
 
+
+def _option(options: tuple[tuple[str, str], ...], name: str) -> str | None:
+    """The value of ``name`` among ``key=value`` pairs kept in file order (the first wins)."""
+    return next((value for key, value in options if key == name), None)
+
 @dataclass(frozen=True)
 class Drive:
     """One disk entry of a VM: ``scsi0: ceph-vm:vm-100-disk-0,cache=writeback,size=32G``.
@@ -77,10 +82,7 @@ class Drive:
     options: tuple[tuple[str, str], ...]
 
     def option(self, name: str) -> str | None:
-        for key, value in self.options:
-            if key == name:
-                return value
-        return None
+        return _option(self.options, name)
 
     @property
     def volume_id(self) -> str:
@@ -268,10 +270,7 @@ class Storage:
     options: tuple[tuple[str, str], ...]
 
     def option(self, name: str) -> str | None:
-        for key, value in self.options:
-            if key == name:
-                return value
-        return None
+        return _option(self.options, name)
 
     def _flag(self, name: str) -> bool | None:
         value = self.option(name)
