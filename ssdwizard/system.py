@@ -12,7 +12,10 @@ profile maps them below its ``root/`` folder.
 from __future__ import annotations
 
 import contextlib
+import errno
+import math
 import os
+import stat
 from abc import ABC, abstractmethod
 import re
 import sys
@@ -27,6 +30,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - the package requires 3.11, tomli keeps older ones working
     import tomli as tomllib
 
+from ssdwizard.writer import (  # noqa: E402,F401 - re-exported: the writing side of the door
+    PMXCFS_MAX_FILE_BYTES,
+    SANDBOX_UNITS,
+    STATE_DIR,
+    FileStat,
+    LockedError,
+    Writer,
+)
+
 DEFAULT_TIMEOUT_S = 10.0
 EXIT_NOT_FOUND = 127
 # Files larger than this are not read whole: nothing a probe needs is that big, and a
@@ -35,6 +47,12 @@ MAX_READ_BYTES = 16 * 1024 * 1024
 # The environment programs run in: a fixed locale so that their output is the English,
 # dot-decimal text the parsers know, whatever the admin's locale is.
 COMMAND_ENV_OVERRIDES = {"LC_ALL": "C", "LANG": "C"}
+# The kernel follows at most 40 symbolic links in one lookup (ELOOP); a profile's links get
+# the same budget, so a recorded chain that worked on the machine replays, and a loop is refused.
+MAX_LINK_HOPS = 40
+# A profile's latency_ms models a slow tool (benchmarks); ten minutes is far beyond any
+# command timeout, and an infinite or NaN value would crash the replay instead.
+MAX_LATENCY_MS = 600_000
 
 
 @dataclass(frozen=True)
@@ -63,6 +81,21 @@ class CommandResult:
 
 class ProfileError(Exception):
     """A machine profile is missing, unreadable or garbled; the message says which file."""
+
+
+class ProfileEscape(ProfileError):
+    """A profile's path or link would lead out of its directory (its ``root/`` is a link, a link
+    loops, a command's output file is reached through a link): refused, because a profile from a
+    bug report must never make ssdwizard read or write this host's own files."""
+
+
+class SymlinkLoop(OSError):
+    """More than :data:`MAX_LINK_HOPS` links in one path: a loop, as the kernel's ELOOP."""
+
+    def __init__(self, path: str, link: str) -> None:
+        super().__init__(errno.ELOOP, f"{path}: more than {MAX_LINK_HOPS} symbolic links (a loop at {link})")
+        self.path = path
+        self.link = link
 
 
 class System(ABC):
@@ -111,7 +144,11 @@ def follow_links(path: str, readlink: Callable[[str], str | None],
                  noted: Callable[[str, str], None] | None = None) -> str:
     """``realpath`` done by hand over any ``readlink``: a profile's links are resolved inside
     its root, and a recording notes every link on the way (``noted(link, target)``).
-    Plain string work: this runs for every sysfs path a probe reads from a profile."""
+    Plain string work: this runs for every sysfs path a probe reads from a profile.
+
+    A path that needs more than :data:`MAX_LINK_HOPS` links raises :class:`SymlinkLoop`: giving
+    up quietly would return a path that still holds a link, and whoever opens it would let the
+    OS follow that link (out of a profile, say)."""
     parts: list[str] = []
     pending = [p for p in path.split("/") if p]
     pending.reverse()  # a stack: the next component is at the end
@@ -125,12 +162,13 @@ def follow_links(path: str, readlink: Callable[[str], str | None],
                 parts.pop()
             continue
         candidate = "/" + "/".join([*parts, name])
-        # The kernel gives up after 40 links (ELOOP); so does this walk.
-        target = readlink(candidate) if hops < 40 else None
+        target = readlink(candidate)
         if target is None:
             parts.append(name)
             continue
         hops += 1
+        if hops > MAX_LINK_HOPS:
+            raise SymlinkLoop(path, candidate)
         if noted is not None:
             noted(candidate, target)
         if target.startswith("/"):
@@ -166,8 +204,10 @@ def _read_file(path: str | Path) -> str | None:
 class LiveSystem(System):
     """This machine. Commands run through ``sh`` with a timeout, in the C locale."""
 
-    def __init__(self, default_timeout: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(self, default_timeout: float = DEFAULT_TIMEOUT_S, state_dir: str = STATE_DIR) -> None:
         self.default_timeout = default_timeout
+        #: Where apply keeps its undo journal and lock (tests point it at a temporary folder).
+        self.state_dir = state_dir
         self._env = {**os.environ, **COMMAND_ENV_OVERRIDES}
 
     def run(self, argv: list[str] | tuple[str, ...], timeout: float | None = None) -> CommandResult:
@@ -243,7 +283,7 @@ class LiveSystem(System):
         return os.path.isdir(path)
 
     def writer(self) -> Writer:
-        return Writer(self, Path("/"), Path, simulate_commands=False, euid=os.geteuid())
+        return Writer(self, Path("/"), Path, simulate_commands=False, euid=os.geteuid(), state_dir=self.state_dir)
 
 
 def resolve_in_root(root: Path, path: str, links: Mapping[str, str] | None = None) -> Path:
@@ -598,279 +638,6 @@ def _toml_string(value: str) -> str:
 
     # TOML wants DEL escaped too; JSON leaves it literal.
     return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
-# ---------------------------------------------------------------------------------------------
-# The writing side of the door: only the apply layer uses it, and only after a confirmed plan.
-
-STATE_DIR = "/var/lib/ssdwizard"
-FS_IOC_GETFLAGS = 0x80086601  # linux/fs.h, _IOR('f', 1, long)
-FS_IMMUTABLE_FL = 0x00000010
-FS_APPEND_FL = 0x00000020
-PMXCFS_MAX_FILE_BYTES = 1024 * 1024  # pmxcfs refuses files above 1 MiB
-
-
-@dataclass(frozen=True)
-class FileStat:
-    mode: int
-    uid: int
-    gid: int
-    size: int
-    mtime_ns: int
-
-
-class Writer:
-    """File, sysfs and command changes on a machine whose files live below ``root`` ("/" on
-    this machine, a profile's ``root/`` when replaying one). Machine paths in, host I/O here."""
-
-    def __init__(self, system: System, root: Path, to_host: Callable[[str], Path], simulate_commands: bool,
-                 euid: int) -> None:
-        self.system = system
-        self.euid = euid
-        self.root = root
-        self._to_host = to_host
-        self.simulate_commands = simulate_commands
-
-    def host(self, path: str) -> Path:
-        """Where a machine path lives on this host (itself, or below the profile's root)."""
-        return self._to_host(path)
-
-    def is_root(self) -> bool:
-        return self.euid == 0
-
-    def stat(self, path: str) -> FileStat | None:
-        try:
-            st = os.stat(self.host(path))
-        except OSError:
-            return None
-        return FileStat(st.st_mode & 0o7777, st.st_uid, st.st_gid, st.st_size, st.st_mtime_ns)
-
-    def read_bytes(self, path: str) -> bytes | None:
-        try:
-            return self.host(path).read_bytes()
-        except OSError:
-            return None
-
-    def why_not_writable(self, path: str) -> str | None:
-        """Why a file cannot be replaced, found before anything is written: a read-only
-        filesystem (also pmxcfs without quorum), an immutable or append-only flag, or no
-        permission on the file's directory."""
-        host = self.host(path)
-        folder = host.parent
-        while not folder.exists() and folder != folder.parent:
-            folder = folder.parent  # a new file in a new folder: the nearest existing one decides
-        try:
-            if os.statvfs(folder).f_flag & os.ST_RDONLY:
-                return f"{path}: the filesystem is mounted read-only"
-        except OSError as exc:
-            return f"{path}: {exc.strerror}"
-        flags = _inode_flags(host)
-        if flags is not None and flags & FS_IMMUTABLE_FL:
-            return f"{path}: the file is immutable (chattr +i); remove the flag with chattr -i first"
-        if flags is not None and flags & FS_APPEND_FL:
-            return f"{path}: the file is append-only (chattr +a)"
-        if not os.access(folder, os.W_OK | os.X_OK) or (host.exists() and not os.access(host, os.W_OK)):
-            return f"{path}: no permission to write (run as root)"
-        return None
-
-    def replace_file(self, path: str, data: bytes, like: FileStat | None,
-                     check: Callable[[Path], None] | None = None,
-                     fault: Callable[[str], None] | None = None) -> None:
-        """Replace a file atomically: write a temporary file in the same directory, let
-        ``check`` refuse it, fsync, rename over the target, fsync the directory. A crash at any
-        point leaves the old file or the new one, never a mix. ``fault(stage)`` lets tests
-        break in at each stage."""
-        host = self.host(path)
-        folder = host.parent
-        if like is None:
-            folder.mkdir(parents=True, exist_ok=True)  # a new file, e.g. the first udev rule
-        descriptor, temporary = _mkstemp(folder, host.name)
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            # The original's mode and owner; a new file gets what a config file has (0644).
-            os.chmod(temporary, like.mode if like is not None else 0o644)
-            if like is not None and os.geteuid() == 0:
-                os.chown(temporary, like.uid, like.gid)
-            if fault:
-                fault("written")
-            if check:
-                check(Path(temporary))
-            if fault:
-                fault("before-rename")
-            os.replace(temporary, host)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
-        _fsync_dir(folder)
-        if fault:
-            fault("renamed")
-
-    def write_value(self, path: str, value: str) -> None:
-        """A sysfs write. The kernel may reject the value at write() or only when the file is
-        closed (buffered I/O flushes then): both raise OSError here."""
-        host = self.host(path)
-        if self.simulate_commands:
-            # A profile's sysfs is plain files: answer as the kernel does for a choice list
-            # ("none [mq-deadline] kyber"): move the brackets, or refuse a name it lacks.
-            current = host.read_text(encoding="ascii", errors="replace")
-            chosen = _choose_in_list(current, value)
-            if chosen is not None:
-                host.write_text(chosen, encoding="ascii")
-                return
-        with open(host, "w", encoding="ascii") as handle:
-            handle.write(value)
-
-    def make_dirs(self, path: str) -> None:
-        self.host(path).mkdir(parents=True, exist_ok=True)
-
-    def write_new(self, path: str, data: bytes) -> None:
-        """A journal file: written and fsynced before the change it backs up is made."""
-        host = self.host(path)
-        host.parent.mkdir(parents=True, exist_ok=True)
-        with open(host, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        _fsync_dir(host.parent)
-
-    def remove(self, path: str) -> None:
-        self.host(path).unlink()
-
-    def remove_empty_dir(self, path: str) -> None:
-        """Remove a folder apply created, if nothing else has been put in it since."""
-        with contextlib.suppress(OSError):
-            self.host(path).rmdir()
-
-    @contextlib.contextmanager
-    def lock(self, path: str):
-        """An exclusive lock, so that two runs cannot interleave their changes."""
-        import fcntl
-
-        host = self.host(path)
-        host.parent.mkdir(parents=True, exist_ok=True)
-        with open(host, "a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise LockedError("another ssdwizard is applying changes on this machine") from None
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def run_tool(self, argv: tuple[str, ...], timeout: float | None = None) -> CommandResult:
-        """A local tool that checks a file on this host (``findmnt --verify``): always run for
-        real, also when replaying a profile, because the file it checks is real."""
-        return LiveSystem().run(argv, timeout)
-
-    def run_change(self, argv: tuple[str, ...], timeout: float | None = None) -> CommandResult:
-        """A command that changes the machine. On a profile it is not run but written to the
-        sandbox's command log: a replayed machine has no services to enable or disks to remount."""
-        if not self.simulate_commands:
-            return self.system.run(argv, timeout)
-        log = self.host(f"{STATE_DIR}/simulated-commands.log")
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "a", encoding="utf-8") as handle:
-            handle.write(" ".join(argv) + "\n")
-        return _simulate(self, tuple(argv))
-
-
-SANDBOX_UNITS = f"{STATE_DIR}/sandbox-units.json"
-_UNIT_VERBS = {"enable": "enabled", "disable": "disabled", "mask": "masked", "unmask": "disabled"}
-
-
-def _simulate(writer: Writer, argv: tuple[str, ...]) -> CommandResult:
-    """What an apply-time command does to a replayed machine, so that probing it again sees the
-    change: systemctl enable/disable/mask/unmask set the unit's state that ``systemctl
-    is-enabled`` answers; ``qm set`` and ``pvesh set …/config`` edit the VM's config file. Other
-    commands (daemon-reload, remount, udevadm) change nothing a probe reads."""
-    import json
-
-    if len(argv) >= 3 and argv[0] == "systemctl" and argv[1] in _UNIT_VERBS:
-        state_file = writer.host(SANDBOX_UNITS)
-        states = json.loads(state_file.read_text()) if state_file.exists() else {}
-        for unit in (a for a in argv[2:] if not a.startswith("-")):
-            states[unit] = _UNIT_VERBS[argv[1]]
-        state_file.write_text(json.dumps(states, indent=2))
-    elif argv[:2] == ("qm", "set") and len(argv) >= 5:
-        _set_vm_options(writer, f"/etc/pve/qemu-server/{argv[2]}.conf", argv[3:])
-    elif argv[:2] == ("pvesh", "set") and len(argv) >= 5:
-        parts = argv[2].strip("/").split("/")  # nodes/NODE/qemu/VMID/config
-        if len(parts) == 5 and parts[0] == "nodes" and parts[2] == "qemu" and parts[4] == "config":
-            _set_vm_options(writer, f"/etc/pve/nodes/{parts[1]}/qemu-server/{parts[3]}.conf", argv[3:])
-    return CommandResult(argv, 0, "", "")
-
-
-def _set_vm_options(writer: Writer, path: str, options: tuple[str, ...]) -> None:
-    """``--key value`` pairs into the current section of a VM config (before any [snapshot])."""
-    host = writer.host(path)
-    if not host.exists():
-        return
-    lines = host.read_text().splitlines(keepends=True)
-    end = next((i for i, line in enumerate(lines) if line.startswith("[")), len(lines))
-    for key, value in zip(options[0::2], options[1::2]):
-        key = key.lstrip("-")
-        new = f"{key}: {value}\n"
-        at = next((i for i in range(end) if lines[i].split(":", 1)[0] == key), None)
-        if at is None:
-            lines.insert(end, new)
-            end += 1
-        else:
-            lines[at] = new
-    host.write_text("".join(lines))
-
-
-def _choose_in_list(current: str, value: str) -> str | None:
-    """The sysfs text after choosing ``value`` in a bracketed choice list, or None when the file
-    is not such a list. A value the list lacks raises EINVAL, as the kernel's write() does."""
-    words = current.split()
-    if not any(w.startswith("[") and w.endswith("]") for w in words):
-        return None
-    names = [w.strip("[]") for w in words]
-    if value.strip() not in names:
-        raise OSError(22, "Invalid argument")
-    trailing = current[len(current.rstrip()):]
-    return " ".join(f"[{n}]" if n == value.strip() else n for n in names) + (" " if current.rstrip("\n").endswith(" ") else "") + trailing.lstrip(" ")
-
-
-class LockedError(Exception):
-    """Another run holds the apply lock."""
-
-
-def _inode_flags(host: Path) -> int | None:
-    """The inode flags (chattr), or None where the filesystem does not have them."""
-    import fcntl
-    import struct
-
-    try:
-        fd = os.open(host, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        raw = fcntl.ioctl(fd, FS_IOC_GETFLAGS, struct.pack("l", 0))
-        return struct.unpack("l", raw)[0]
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-
-
-def _mkstemp(folder: Path, name: str) -> tuple[int, str]:
-    import tempfile
-
-    return tempfile.mkstemp(prefix=f".{name}.ssdwizard-", dir=folder)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -72,12 +72,35 @@ class SysfsWrite:
 
 
 @dataclass(frozen=True)
+class StateCheck:
+    """Where a command's effect can be read back, and what it reads before and after it ran.
+
+    Either a ``key`` of a Proxmox VM config file at ``path`` (``qm set 101 --scsi0 …`` changes
+    the ``scsi0:`` line; ``before`` None = the key was absent), or the first word a read-only
+    command prints (``systemctl is-enabled fstrim.timer``). The apply layer reads it before the
+    command (the plan still holds), after a crash (did the command run?) and before undo (was
+    the value changed since? then undo must not set the old value over the admin's)."""
+
+    before: str | None
+    after: str
+    path: str | None = None
+    key: str | None = None
+    argv: tuple[str, ...] | None = None
+
+    @property
+    def target(self) -> str:
+        return f"{self.path} {self.key}" if self.path else " ".join(self.argv or ())
+
+
+@dataclass(frozen=True)
 class CommandRun:
-    """Run a command; ``undo`` is the command that takes it back (None: cannot be undone)."""
+    """Run a command; ``undo`` is the command that takes it back (None: cannot be undone);
+    ``check`` says where its effect can be read back (None: nowhere, the journal's word counts)."""
 
     argv: tuple[str, ...]
     undo: tuple[str, ...] | None
     why: str
+    check: StateCheck | None = None
     kind: str = "command"
 
     @property

@@ -32,7 +32,7 @@ from typing import Any
 
 import humanize
 
-from ssdwizard.apply.plan import CommandRun, FileEdit, Plan
+from ssdwizard.apply.plan import CommandRun, FileEdit, Plan, StateCheck
 from ssdwizard.data import load_table
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers import cephconf, cephdump, meminfo
@@ -613,7 +613,8 @@ def plan(result: StepResult, choices: Mapping[str, str]) -> Plan | None:
         new = with_cache(disk.value)
         changes.append(CommandRun(_set_argv(disk, new, here), _set_argv(disk, disk.value, here),
                                   f"VM {disk.vmid} {disk.key}: {disk.mode_words} turns the rbd cache off; "
-                                  "cache=writeback turns it on"))
+                                  "cache=writeback turns it on",
+                                  StateCheck(disk.value, new, path=disk.config_path, key=disk.key)))
         turned_on.append(disk)
 
     wanted: dict[str, str] = {}

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ssdwizard.apply.plan import CommandRun, Plan
+from ssdwizard.apply.plan import CommandRun, Plan, StateCheck
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers.lsblk import BlockDevice
 from ssdwizard.parsers.sysfs import parse_int
@@ -407,12 +407,16 @@ def plan(result: StepResult, choices: Mapping[str, str]) -> Plan | None:
     if not any(d["trim_supported"] and d["discard_passthrough"] for d in result.facts.get("disks", [])):
         return None
     state = result.inputs.get("timer_state")
+    # `systemctl is-enabled` reads each command's effect back: after a crash it tells whether the
+    # command ran, and undo leaves a timer alone that someone has changed since.
+    enable = CommandRun(_ENABLE, _DISABLE, "run fstrim weekly on every filesystem that supports it",
+                        StateCheck("disabled", "enabled", argv=FSTRIM_TIMER_ARGV))
     if state == "disabled":
-        changes: tuple[CommandRun, ...] = (CommandRun(_ENABLE, _DISABLE, "run fstrim weekly on every filesystem that supports it"),)
+        changes: tuple[CommandRun, ...] = (enable,)
     elif state == "masked":
         changes = (CommandRun(("systemctl", "unmask", "fstrim.timer"), ("systemctl", "mask", "fstrim.timer"),
-                              "the timer is masked: unmask it first"),
-                   CommandRun(_ENABLE, _DISABLE, "run fstrim weekly on every filesystem that supports it"))
+                              "the timer is masked: unmask it first", StateCheck("masked", "disabled", argv=FSTRIM_TIMER_ARGV)),
+                   enable)
     else:
         return None
     return Plan(ID, changes, notes=(

@@ -174,7 +174,7 @@ def test_an_immutable_file_is_refused_before_writing(tmp_path):
     if flagged.returncode != 0:
         pytest.skip(f"chattr +i is not possible here: {flagged.stderr.decode().strip()}")
     try:
-        system = LiveSystem()
+        system = LiveSystem(state_dir=str(tmp_path / "state"))
         plan = Plan("mount", (FileEdit(str(target), FSTAB, FSTAB_NEW, "x"),))
         assert any("immutable" in p for p in preconditions(system, plan))
     finally:
@@ -209,9 +209,9 @@ def loop_device(tmp_path):
         subprocess.run(["losetup", "--detach", device], check=False)
 
 
-def test_a_scheduler_the_kernel_rejects_leaves_the_old_one(loop_device):
+def test_a_scheduler_the_kernel_rejects_leaves_the_old_one(loop_device, tmp_path):
     path = f"/sys/block/{os.path.basename(loop_device)}/queue/scheduler"
-    system = LiveSystem()
+    system = LiveSystem(state_dir=str(tmp_path / "state"))
     before = system.read_text(path)
     current = before.split("[")[1].split("]")[0]
     with pytest.raises(ApplyFailed, match="the kernel refused 'no-such-elevator'"):
@@ -219,15 +219,10 @@ def test_a_scheduler_the_kernel_rejects_leaves_the_old_one(loop_device):
     assert system.read_text(path) == before
 
 
-def test_a_scheduler_write_takes_effect_and_undo_puts_the_old_one_back(loop_device, tmp_path, monkeypatch):
-    # The journal of a live apply lives in /var/lib/ssdwizard: keep it in a tmp dir for the test.
-    import ssdwizard.apply.engine as engine
-    import ssdwizard.apply.journal as journal
-
-    monkeypatch.setattr(journal, "JOURNAL_DIR", str(tmp_path / "journal"))
-    monkeypatch.setattr(engine, "LOCK_PATH", str(tmp_path / "apply.lock"))
+def test_a_scheduler_write_takes_effect_and_undo_puts_the_old_one_back(loop_device, tmp_path):
     path = f"/sys/block/{os.path.basename(loop_device)}/queue/scheduler"
-    system = LiveSystem()
+    # The journal of a live apply lives in /var/lib/ssdwizard: this one in a tmp dir.
+    system = LiveSystem(state_dir=str(tmp_path / "state"))
     before = system.read_text(path)
     current = before.split("[")[1].split("]")[0]
     wanted = next(name.strip("[]") for name in before.split() if name.strip("[]") != current)
