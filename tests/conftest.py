@@ -63,3 +63,32 @@ def profile_copy(tmp_path):
         return target
 
     return copy
+
+
+# No test may write this machine's own undo journal (issue 10): live applies in tests keep
+# theirs in a tmp dir (LiveSystem(state_dir=...)), profiles below their root/. The session
+# fails if /var/lib/ssdwizard changed while it ran.
+_MACHINE_STATE_DIR = Path("/var/lib/ssdwizard")
+
+
+def _machine_state() -> list[tuple[str, int]] | None:
+    if not _MACHINE_STATE_DIR.exists():
+        return None
+    found = [(str(_MACHINE_STATE_DIR), _MACHINE_STATE_DIR.lstat().st_mtime_ns)]
+    found += sorted((str(p), p.lstat().st_mtime_ns) for p in _MACHINE_STATE_DIR.rglob("*"))
+    return found
+
+
+def pytest_sessionstart(session):
+    session.config.stash[_STATE_KEY] = _machine_state()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if session.config.stash.get(_STATE_KEY, None) != _machine_state():
+        session.config.get_terminal_writer().line(
+            f"FAILED: the tests changed this machine's {_MACHINE_STATE_DIR} (a test applied without a tmp state_dir)",
+            red=True)
+        session.exitstatus = 1
+
+
+_STATE_KEY = pytest.StashKey[object]()

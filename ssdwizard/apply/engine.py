@@ -14,6 +14,7 @@ second undo finish what a killed one began.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 from dataclasses import dataclass, field
@@ -247,10 +248,12 @@ def _apply_locked(system: System, writer: Writer, plan: Plan, fault: Callable[[s
         _verify(writer, plan, prepared)
     except Exception as exc:  # noqa: BLE001 - every failure is rolled back, then reported
         restored = _put_back(writer, entry, refuse_on_conflict=False)
-        entry.finish("failed", str(exc))
+        with contextlib.suppress(OSError):  # the journal's disk failing too: it stays "started", undo finishes it
+            entry.finish("failed", str(exc))
         message = str(exc) if isinstance(exc, (ValidationFailed, ConcurrentEdit)) else f"{type(exc).__name__}: {exc}"
         raise ApplyFailed(message, restored, entry.id) from exc
-    entry.finish("done")
+    with contextlib.suppress(OSError):  # everything is in place; a "started" entry is undone just the same
+        entry.finish("done")
     return applied
 
 
