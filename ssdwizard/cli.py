@@ -21,6 +21,8 @@ from ssdwizard.steps import STEP_IDS, STEPS
 from ssdwizard.steps.base import DEFAULT_JOBS, ProbeContext
 from ssdwizard.steps.inventory import unknown_chosen_disks
 from ssdwizard.system import LiveSystem, ProfileError, ProfileSystem, RecordingSystem, System
+from ssdwizard.terminal import wants_ascii
+from ssdwizard.textsafe import visible, visible_writer
 
 EXIT_COULD_NOT_RUN = 3
 EXIT_INTERRUPTED = 130
@@ -121,11 +123,11 @@ def _list_demos(out: TextIO) -> int:
         try:
             system = ProfileSystem(path)
         except ProfileError as exc:
-            out.write(f"{path.name}  (broken: {exc})\n")
+            out.write(f"{path.name}  (broken: {visible(str(exc), one_line=True)})\n")
             continue
         first = system.description.strip().split(". ")[0].rstrip(".")
         default = " (default)" if path.name == DEFAULT_DEMO else ""
-        out.write(f"{path.name}{default}\n    {first}.\n")
+        out.write(f"{path.name}{default}\n    {visible(first, one_line=True)}.\n")
     return 0
 
 
@@ -151,16 +153,8 @@ def _machine(ctx: ProbeContext) -> Machine:
 
 
 def _wants_unicode(stream: TextIO) -> bool:
-    """Status marks in Unicode only where the terminal can show them: Python runs in UTF-8 mode
-    on a C locale, so the stream's encoding alone does not tell; the locale the admin set does."""
-    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
-    if encoding != "utf8":
-        return False
-    for name in ("LC_ALL", "LC_CTYPE", "LANG"):
-        value = os.environ.get(name)
-        if value:
-            return "utf8" in value.lower().replace("-", "")
-    return False
+    """Status marks in Unicode only where the terminal can show them (see ssdwizard.terminal)."""
+    return not wants_ascii(os.environ, encoding=getattr(stream, "encoding", None) or "")
 
 
 def _write_output(text: str, path: str) -> None:
@@ -255,7 +249,8 @@ def run(argv: list[str] | None, out: TextIO, err: TextIO) -> int:
             _refuse_bundled_demo(args)
         from ssdwizard.apply.headless import run_undo  # the apply layer loads only when used
 
-        return run_undo(_open_system(args), args.undo or None, out, err)
+        # Refusals quote the machine's files: escapes in them are shown, not sent.
+        return run_undo(_open_system(args), args.undo or None, visible_writer(out), visible_writer(err))
     if args.apply:
         steps = _apply_steps(args.apply)
         if args.yes and not args.check:
@@ -276,7 +271,7 @@ def run(argv: list[str] | None, out: TextIO, err: TextIO) -> int:
             raise UsageError(f"--disk {', '.join(unknown)}: no such disk on this machine")
         from ssdwizard.apply.headless import run_apply
 
-        return run_apply(system, results, args.yes and not args.check, out, err)
+        return run_apply(system, results, args.yes and not args.check, visible_writer(out), visible_writer(err))
     unknown = unknown_chosen_disks(ctx)
     if unknown:
         raise UsageError(f"--disk {', '.join(unknown)}: no such disk on this machine")
@@ -302,10 +297,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(argv, sys.stdout, sys.stderr)
     except UsageError as exc:
-        sys.stderr.write(f"ssdwizard: {exc}\n{parser_usage}")
+        sys.stderr.write(f"ssdwizard: {visible(str(exc), one_line=True)}\n{parser_usage}")
         return EXIT_COULD_NOT_RUN
     except CannotRun as exc:
-        sys.stderr.write(f"ssdwizard: {exc}\n")
+        # A profile error may quote the profile: its escapes are shown, not sent to the terminal.
+        sys.stderr.write(f"ssdwizard: {visible(str(exc), one_line=True)}\n")
+        return EXIT_COULD_NOT_RUN
+    except ProfileError as exc:
+        # Found while the probes ran (a garbled file of the profile, a link that leaves it):
+        # the runner lets it through, because the profile is at fault, not one step.
+        sys.stderr.write(f"ssdwizard: cannot replay the profile: {visible(str(exc), one_line=True)}\n")
         return EXIT_COULD_NOT_RUN
     except KeyboardInterrupt:
         sys.stderr.write("ssdwizard: interrupted\n")
@@ -316,6 +317,6 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_COULD_NOT_RUN
     except Exception as exc:  # noqa: BLE001 - the last line of defence
-        sys.stderr.write(f"ssdwizard: internal error: {type(exc).__name__}: {exc}\n"
+        sys.stderr.write(f"ssdwizard: internal error: {type(exc).__name__}: {visible(str(exc), one_line=True)}\n"
                          "Please report it, with a recorded profile (ssdwizard --record DIR) if you can.\n")
         return EXIT_COULD_NOT_RUN

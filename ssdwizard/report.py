@@ -1,7 +1,8 @@
 """Step results → a report: aligned text for a terminal, Markdown, or JSON (DESIGN §3.2).
 
 Plain data in, strings out: no Textual or Rich here, so headless runs start fast and work
-where a TUI cannot.
+where a TUI cannot. Every string from the machine passes through `visible` (text, Markdown) or
+`json_visible` (JSON): a profile must not send escape sequences to the reader's terminal.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from ssdwizard import __version__
 from ssdwizard.apply.plan import Plan
 from ssdwizard.steps.base import Finding, Status, StepResult
+from ssdwizard.textsafe import json_visible, visible
 
 SCHEMA = 1
 TEXT_WIDTH = 100
@@ -81,7 +83,7 @@ def to_dict(report: Report) -> dict[str, Any]:
 
 
 def render_json(report: Report) -> str:
-    return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"
+    return json_visible(json.dumps(to_dict(report), indent=2, ensure_ascii=False)) + "\n"
 
 
 def _mark(status: Status, unicode: bool) -> str:
@@ -95,25 +97,28 @@ def _header_line(report: Report) -> str:
         parts.append(f"kernel {machine.kernel}")
     if machine.profile:
         parts.append(f"profile {machine.profile}")
-    return " · ".join(parts)
+    return visible(" · ".join(parts), one_line=True)
 
 
 def _wrap(text: str, first: str, rest: str) -> list[str]:
-    return textwrap.wrap(text, TEXT_WIDTH, initial_indent=first, subsequent_indent=rest,
+    # Escaped before wrapping: textwrap would turn a carriage return into a space, and the
+    # width is the width of what is shown.
+    return textwrap.wrap(visible(text), TEXT_WIDTH, initial_indent=first, subsequent_indent=rest,
                          break_long_words=False, break_on_hyphens=False) or [first.rstrip()]
 
 
 def _finding_lines(finding: Finding, subject_width: int, unicode: bool) -> list[str]:
     mark = (UNICODE_MARKS if unicode else ASCII_MARKS)[finding.status]
-    head = f"  {mark} {finding.subject.ljust(subject_width)}  "
+    head = f"  {mark} {visible(finding.subject, one_line=True).ljust(subject_width)}  "
     pad = " " * len(head)
     lines = _wrap(finding.message, head, pad)
     arrow = "→" if unicode else "->"
     if finding.advice:
         lines += _wrap(finding.advice, f"{pad}{arrow} ", f"{pad}   ")
     for evidence in finding.evidence:
-        excerpt = evidence.excerpt.strip().splitlines()
-        label = f"{pad}[{evidence.source}]"
+        # Escaped before splitting: splitlines also breaks on \x1c-\x1e, \x85 and U+2028.
+        excerpt = visible(evidence.excerpt.strip()).splitlines()
+        label = f"{pad}[{visible(evidence.source, one_line=True)}]"
         if len(excerpt) == 1 and len(label) + len(excerpt[0]) < TEXT_WIDTH:
             lines.append(f"{label} {excerpt[0]}")
         else:
@@ -129,7 +134,7 @@ def _plan_lines(plan: Plan) -> list[str]:
         lines += _wrap(f"WARNING: {warning}", "    ", "      ")
     for change in plan.changes:
         lines += _wrap(f"{change.kind} {change.target}: {change.why}", "    - ", "      ")
-        lines += [f"      {line}" for line in change.diff().splitlines()]
+        lines += [f"      {line}" for line in visible(change.diff()).splitlines()]
     for note in plan.notes:
         lines += _wrap(note, "    * ", "      ")
     return lines
@@ -139,15 +144,16 @@ def render_text(report: Report, unicode: bool = True) -> str:
     """A report a person reads in a terminal: an overview table, then each step's findings."""
     sep = " · " if unicode else " - "
     lines = [_header_line(report).replace(" · ", sep), f"Overall: {_mark(report.status, unicode)}", ""]
-    title_width = max((len(r.title) for r in report.results), default=5)
+    titles = [visible(r.title, one_line=True) for r in report.results]
+    title_width = max((len(t) for t in titles), default=5)
     status_width = max(len(_mark(s, unicode)) for s in Status)
-    for number, result in enumerate(report.results, start=1):
-        lines.append(f"{number:>2}  {result.title.ljust(title_width)}  {_mark(result.status, unicode).ljust(status_width)}  "
-                     f"{result.summary}")
-    for number, result in enumerate(report.results, start=1):
-        lines += ["", f"{number}. {result.title}: {_mark(result.status, unicode)}"]
+    for number, (title, result) in enumerate(zip(titles, report.results), start=1):
+        lines.append(f"{number:>2}  {title.ljust(title_width)}  {_mark(result.status, unicode).ljust(status_width)}  "
+                     f"{visible(result.summary, one_line=True)}")
+    for number, (title, result) in enumerate(zip(titles, report.results), start=1):
+        lines += ["", f"{number}. {title}: {_mark(result.status, unicode)}"]
         lines += _wrap(result.summary, "  ", "  ")
-        subject_width = min(max((len(f.subject) for f in result.findings), default=0), 16)
+        subject_width = min(max((len(visible(f.subject, one_line=True)) for f in result.findings), default=0), 16)
         for finding in result.findings:
             lines += _finding_lines(finding, subject_width, unicode)
         if result.plan:
@@ -157,36 +163,47 @@ def render_text(report: Report, unicode: bool = True) -> str:
 
 
 def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return visible(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_lines(text: str) -> list[str]:
+    """Lines of an excerpt or a diff, escaped before splitting (splitlines also breaks on
+    \\x1c-\\x1e, \\x85 and U+2028, which are then shown instead)."""
+    return visible(text).splitlines()
 
 
 def render_markdown(report: Report) -> str:
     """A report to paste into a ticket or a wiki."""
     machine = report.machine
-    lines = [f"# ssdwizard report: {machine.hostname or 'unknown host'}", ""]
-    lines.append(f"ssdwizard {__version__}, kernel {machine.kernel or 'unknown'}"
-                 + (f", profile `{machine.profile}`" if machine.profile else "")
+    v = visible
+    lines = [f"# ssdwizard report: {v(machine.hostname or 'unknown host', one_line=True)}", ""]
+    lines.append(f"ssdwizard {__version__}, kernel {v(machine.kernel or 'unknown', one_line=True)}"
+                 + (f", profile `{v(machine.profile, one_line=True)}`" if machine.profile else "")
                  + f". Overall: **{report.status.value}**.")
     lines += ["", "| # | step | status | summary |", "|---|---|---|---|"]
     for number, result in enumerate(report.results, start=1):
-        lines.append(f"| {number} | {result.title} | {_mark(result.status, True)} | {_md_escape(result.summary)} |")
+        lines.append(f"| {number} | {_md_escape(result.title)} | {_mark(result.status, True)} "
+                     f"| {_md_escape(result.summary)} |")
     for number, result in enumerate(report.results, start=1):
-        lines += ["", f"## {number}. {result.title}: {result.status.value}", "", result.summary, ""]
+        lines += ["", f"## {number}. {v(result.title, one_line=True)}: {result.status.value}", "",
+                  v(result.summary), ""]
         for finding in result.findings:
-            lines.append(f"- {_mark(finding.status, True)} **{finding.subject}**: {finding.message}")
+            subject = v(finding.subject, one_line=True)
+            lines.append(f"- {_mark(finding.status, True)} **{subject}**: {v(finding.message)}")
             if finding.advice:
-                lines.append(f"  - Advice: {finding.advice}")
+                lines.append(f"  - Advice: {v(finding.advice)}")
             for evidence in finding.evidence:
-                lines.append(f"  - Evidence from `{evidence.source}`:")
+                lines.append(f"  - Evidence from `{v(evidence.source, one_line=True)}`:")
                 if evidence.excerpt.strip():
-                    lines += ["", "    ```", *(f"    {line}" for line in evidence.excerpt.strip().splitlines()), "    ```", ""]
+                    excerpt = _md_lines(evidence.excerpt.strip())
+                    lines += ["", "    ```", *(f"    {line}" for line in excerpt), "    ```", ""]
         if result.plan:
             lines += ["", "**Plan**:", ""]
-            lines += [f"- **Warning**: {w}" for w in result.plan.warnings]
+            lines += [f"- **Warning**: {v(w)}" for w in result.plan.warnings]
             for change in result.plan.changes:
-                lines += [f"- {change.kind} `{change.target}`: {change.why}", "", "  ```diff",
-                          *(f"  {line}" for line in change.diff().splitlines()), "  ```", ""]
-            lines += [f"- {note}" for note in result.plan.notes]
+                lines += [f"- {v(change.kind, one_line=True)} `{v(change.target, one_line=True)}`: {v(change.why)}", "",
+                          "  ```diff", *(f"  {line}" for line in _md_lines(change.diff())), "  ```", ""]
+            lines += [f"- {v(note)}" for note in result.plan.notes]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

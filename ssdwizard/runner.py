@@ -6,19 +6,26 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status, Step, StepResult
+from ssdwizard.system import ProfileError
 
 
 def run_step(step: Step, ctx: ProbeContext, choices: Mapping[str, str] | None = None) -> StepResult:
     """One probe, then its plan. Whatever they raise becomes status ``error`` with the message;
-    the run goes on."""
+    the run goes on. Except a :class:`ProfileError`: a replayed profile that is garbled or tries
+    to leave its directory is not one step's bug, so the whole run stops with the profile's
+    message (exit 3), rather than a report that looks like a machine."""
     try:
         result = step.probe(ctx)
+    except ProfileError:
+        raise
     except Exception as exc:  # noqa: BLE001 - a broken probe must not stop the others
         return _broken(step, exc)
     if step.plan is None or result.status in (Status.ERROR, Status.SKIP):  # nothing to change
         return result
     try:
         plan = step.plan(result, choices or {})
+    except ProfileError:
+        raise
     except Exception as exc:  # noqa: BLE001 - a broken planner leaves the findings standing
         message = f"{type(exc).__name__}: {exc}"
         broken = Finding(Status.ERROR, step.id, f"Planning the change failed: {message}",

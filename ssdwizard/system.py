@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import math
 import os
 import stat
 from abc import ABC, abstractmethod
@@ -27,7 +26,7 @@ from pathlib import Path, PurePosixPath
 
 if sys.version_info >= (3, 11):
     import tomllib
-else:  # pragma: no cover - the package requires 3.11, tomli keeps older ones working
+else:  # Python 3.9 and 3.10: tomli, the same parser before it joined the standard library
     import tomli as tomllib
 
 from ssdwizard.writer import (  # noqa: E402,F401 - re-exported: the writing side of the door
@@ -183,22 +182,66 @@ def _decode(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def _read_file(path: str | Path) -> str | None:
-    """A file's text in modest chunks: procfs sysctl files answer a single huge read() with
-    ENOMEM, and a runaway file stops at MAX_READ_BYTES."""
+def _read_chunks(fd: int, limit: int = MAX_READ_BYTES) -> bytes:
+    """At most ``limit`` bytes, in modest chunks until end of file: procfs sysctl files answer a
+    single huge read() with ENOMEM, and sysfs and procfs files say size 0, so the size cannot
+    tell where to stop; a runaway file stops at the limit."""
     chunks: list[bytes] = []
     total = 0
+    while total < limit:
+        chunk = os.read(fd, min(65536, limit - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
+def _read_file(path: str | Path) -> str | None:
+    """A file's text on this machine, or None when it is missing or cannot be read."""
     try:
-        with open(path, "rb") as handle:
-            while total < MAX_READ_BYTES:
-                chunk = handle.read(65536)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                total += len(chunk)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except (OSError, ValueError):  # ValueError: a NUL in the path (read from a garbled fstab)
+        return None
+    try:
+        return _decode(_read_chunks(fd))
     except OSError:
         return None
-    return _decode(b"".join(chunks))
+    finally:
+        os.close(fd)
+
+
+_KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+          stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder", stat.S_IFLNK: "a symbolic link"}
+
+
+def _kind(mode: int) -> str:
+    return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def _open_profile_file(host: str | Path) -> int:
+    """Open a file of a profile for reading: never through a link at the end (``O_NOFOLLOW``:
+    a profile's links are followed by :func:`follow_links`, anchored at its root, never by the
+    OS), never waiting (``O_NONBLOCK``: a FIFO would wait for a writer forever), and only a
+    regular file (a device such as /dev/zero never ends). A folder raises IsADirectoryError and
+    a missing file OSError, as open() would; a link or a special file is refused."""
+    try:
+        fd = os.open(host, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ProfileEscape(f"{host} is a symbolic link that the profile's links do not explain: refused "
+                                "(a profile's files are read inside its own directory only)") from None
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(host))
+        if not stat.S_ISREG(mode):
+            raise ProfileError(f"{host} is {_kind(mode)}: a profile holds only files, folders and links")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 class LiveSystem(System):
@@ -261,10 +304,11 @@ class LiveSystem(System):
     def read_text(self, path: str) -> str | None:
         return _read_file(path)
 
+    # ValueError below: a path with a NUL in it (read from a garbled fstab) names no file.
     def listdir(self, path: str) -> list[str]:
         try:
             return sorted(os.listdir(path))
-        except OSError:
+        except (OSError, ValueError):
             return []
 
     def exists(self, path: str) -> bool:
@@ -273,10 +317,12 @@ class LiveSystem(System):
     def readlink(self, path: str) -> str | None:
         try:
             return os.readlink(path)
-        except OSError:
+        except (OSError, ValueError):
             return None
 
     def realpath(self, path: str) -> str:
+        if "\0" in path:
+            return path
         return os.path.realpath(path)
 
     def is_dir(self, path: str) -> bool:
@@ -289,16 +335,51 @@ class LiveSystem(System):
 def resolve_in_root(root: Path, path: str, links: Mapping[str, str] | None = None) -> Path:
     """Map a machine path to the file under a profile's ``root/``, following the profile's links
     (its ``[[link]]`` table, or symlinks stored in ``root/``) as the machine would, but anchored
-    at ``root`` so that no link (absolute or full of ``..``) can lead outside the profile."""
+    at ``root`` so that no link (absolute or full of ``..``) can lead outside the profile.
+
+    Links that loop raise :class:`ProfileEscape`, and so does a host path on which the OS would
+    still meet a link (``root`` itself a link, a link put there meanwhile): the result never
+    hands a link to whoever opens it. ``root``'s parent is the directory the admin named and
+    may itself be reached through links."""
     table = links or {}
+    prefix = str(root)
 
     def readlink(machine_path: str) -> str | None:
         if machine_path in table:
             return table[machine_path]
-        host = root / machine_path.lstrip("/")
-        return os.readlink(host) if host.is_symlink() else None
+        try:  # one syscall, no pathlib: this runs for every component of every path
+            return os.readlink(prefix + machine_path)
+        except (OSError, ValueError):  # not a link (EINVAL), missing; a NUL in the name
+            return None
 
-    return root / follow_links(path, readlink).lstrip("/")
+    try:
+        resolved = follow_links(path, readlink)
+    except SymlinkLoop as exc:
+        raise ProfileEscape(f"{root}: the links on the way to {path} loop (more than {MAX_LINK_HOPS} links, "
+                            f"at {exc.link}): refused") from None
+    host = root / resolved.lstrip("/")
+    refuse_links_on_the_way(root, host)
+    return host
+
+
+def refuse_links_on_the_way(root: Path, host: Path) -> None:
+    """Raise :class:`ProfileEscape` when the OS, opening ``host`` (a path ``root/…``), would
+    follow a symbolic link anywhere from ``root`` down (``root`` included): that is where a
+    profile's own links would hand it a file of this host. Above ``root`` is the directory the
+    admin named, which may well be reached through links.
+
+    One lstat per component below ``root``, up to the first that does not exist (nothing
+    further can be followed): this runs at every read of a profile's file."""
+    path = str(root)
+    for name in ("", *str(host)[len(path):].split("/")[1:]):
+        path = f"{path}/{name}" if name else path
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            return
+        if stat.S_ISLNK(mode):
+            raise ProfileEscape(f"{path} is a symbolic link (to {os.readlink(path)!r}) that the OS would follow "
+                                f"out of the profile's {root.name}/: refused")
 
 
 @dataclass(frozen=True)
@@ -319,13 +400,37 @@ def _profile_text(entry: dict, key: str, profile_dir: Path, where: str) -> str:
         return value
     if key in entry:
         relative = entry[key]
-        if not isinstance(relative, str) or relative.startswith("/") or ".." in PurePosixPath(relative).parts:
+        if (not isinstance(relative, str) or not relative or relative.startswith("/") or "\0" in relative
+                or ".." in PurePosixPath(relative).parts):
             raise ProfileError(f"{where}: {key} must be a path inside the profile, got {relative!r}")
-        try:
-            return _decode((profile_dir / relative).read_bytes())
-        except OSError as exc:
-            raise ProfileError(f"{where}: cannot read {key} file {relative}: {exc.strerror}") from None
+        # Named by the profile, so read as untrusted: no link on the way (neither the file nor
+        # a folder such as commands/), a regular file, and not more than a probe could need.
+        host = os.path.join(os.path.realpath(profile_dir), str(PurePosixPath(relative)))
+        if os.path.realpath(host) != host:
+            raise ProfileEscape(f"{where}: the {key} file {relative!r} is reached through a symbolic link "
+                                f"(to {os.path.realpath(host)}): refused, a profile's files must be its own")
+        return _decode(_read_profile_bytes(host, where, f"{key} file {relative}"))
     return ""
+
+
+def _read_profile_bytes(host: str | Path, where: str, what: str) -> bytes:
+    """A whole file of the profile's own (profile.toml, a command's output), or ProfileError:
+    one larger than MAX_READ_BYTES is refused, not cut, because a cut reply would replay as a
+    different machine."""
+    try:
+        fd = _open_profile_file(host)
+    except OSError as exc:
+        raise ProfileError(f"{where}: cannot read {what}: {exc.strerror or exc}") from None
+    try:
+        size = os.fstat(fd).st_size
+        if size > MAX_READ_BYTES:
+            raise ProfileError(f"{where}: {what} is {size} bytes, more than the {MAX_READ_BYTES // 2**20} MiB "
+                               "a profile's file may hold")
+        return _read_chunks(fd)
+    except OSError as exc:
+        raise ProfileError(f"{where}: cannot read {what}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
 
 
 def load_profile(profile_dir: Path) -> tuple[dict, dict[tuple[str, ...], ProfileCommand], dict[str, str]]:
@@ -335,17 +440,25 @@ def load_profile(profile_dir: Path) -> tuple[dict, dict[tuple[str, ...], Profile
     toml_path = profile_dir / "profile.toml"
     if not profile_dir.is_dir():
         raise ProfileError(f"{profile_dir}: no such profile directory")
+    if not os.path.lexists(toml_path):
+        raise ProfileError(f"{toml_path}: missing (a profile is profile.toml plus root/)")
+    raw = _read_profile_bytes(toml_path, str(toml_path), "it")
     try:
-        data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProfileError(f"{toml_path}: missing (a profile is profile.toml plus root/)") from None
-    except (OSError, UnicodeDecodeError) as exc:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
         raise ProfileError(f"{toml_path}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{toml_path}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise ProfileError(f"{toml_path}: not valid TOML: arrays or tables nested too deeply") from None
     meta = data.get("profile", {})
     if not isinstance(meta, dict):
         raise ProfileError(f"{toml_path}: [profile] must be a table")
+    for key in ("name", "description"):
+        if not isinstance(meta.get(key, ""), str):
+            raise ProfileError(f"{toml_path}: [profile] {key} must be a string")
+    if isinstance(meta.get("euid", 0), bool) or not isinstance(meta.get("euid", 0), int):
+        raise ProfileError(f"{toml_path}: [profile] euid must be a whole number")
     commands: dict[tuple[str, ...], ProfileCommand] = {}
     entries = data.get("command", [])
     if not isinstance(entries, list):
@@ -359,8 +472,12 @@ def load_profile(profile_dir: Path) -> tuple[dict, dict[tuple[str, ...], Profile
             raise ProfileError(f"{where}: argv must be a non-empty list of strings")
         exit_code = entry.get("exit", 0)
         latency = entry.get("latency_ms", 0)
-        if not isinstance(exit_code, int) or not isinstance(latency, (int, float)) or latency < 0:
-            raise ProfileError(f"{where}: exit must be an integer and latency_ms a number >= 0")
+        # bool is an int to Python, but `exit = true` is a typo, not an exit code.
+        if isinstance(exit_code, bool) or not isinstance(exit_code, int):
+            raise ProfileError(f"{where}: exit must be an integer, got {exit_code!r}")
+        # The range test also refuses nan (every comparison is false) and inf.
+        if isinstance(latency, bool) or not isinstance(latency, (int, float)) or not 0 <= latency <= MAX_LATENCY_MS:
+            raise ProfileError(f"{where}: latency_ms must be a number from 0 to {MAX_LATENCY_MS}, got {latency!r}")
         commands[tuple(argv)] = ProfileCommand(
             argv=tuple(argv),
             stdout=_profile_text(entry, "stdout", profile_dir, where),
@@ -376,6 +493,9 @@ def load_profile(profile_dir: Path) -> tuple[dict, dict[tuple[str, ...], Profile
         path, target = (entry.get("path"), entry.get("target")) if isinstance(entry, dict) else (None, None)
         if not isinstance(path, str) or not path.startswith("/") or not isinstance(target, str) or not target:
             raise ProfileError(f"{toml_path} link #{index}: needs an absolute path and a target")
+        if "\0" in path or "\0" in target:  # no file name can hold one: a garbled or hostile profile
+            raise ProfileError(f"{toml_path} link #{index}: a NUL character in the path or target "
+                               f"({path!r} -> {target!r})")
         links[str(PurePosixPath(path))] = target
     return meta, commands, links
 
@@ -398,8 +518,45 @@ class ProfileSystem(System):
         self.root = self.profile_dir / "root"
         self.profile_name = str(meta.get("name") or self.profile_dir.name)
         self.description = str(meta.get("description") or "")
-        euid = meta.get("euid", 0)
-        self.euid = euid if isinstance(euid, int) else 0
+        self.euid = meta.get("euid", 0)
+        self._check_root()
+
+    def _check_root(self) -> None:
+        """Refuse up front what no replay may touch, so that a hostile profile stops before any
+        probe runs or anything is written: a ``root/`` that is a link, anything below it but
+        files, folders and links (a FIFO or a device would hang or never end a read), and a link
+        (stored in ``root/`` or in the [[link]] table) whose resolution loops."""
+        try:
+            mode = os.lstat(self.root).st_mode
+        except FileNotFoundError:
+            mode = None  # a profile of commands only: every file is missing
+        except OSError as exc:
+            raise ProfileError(f"{self.root}: cannot read: {exc.strerror}") from None
+        if mode is not None and stat.S_ISLNK(mode):
+            raise ProfileEscape(f"{self.root} is a symbolic link (to {os.readlink(self.root)!r}): a profile's root/ "
+                                "must be a folder of its own")
+        if mode is not None and not stat.S_ISDIR(mode):
+            raise ProfileError(f"{self.root} is {_kind(mode)}, not a folder")
+        links = list(self._links)
+        pending = [""] if mode is not None else []
+        while pending:
+            relative = pending.pop()
+            folder = os.path.join(self.root, relative) if relative else str(self.root)
+            try:
+                entries = list(os.scandir(folder))
+            except OSError as exc:
+                raise ProfileError(f"{folder}: cannot read: {exc.strerror}") from None
+            for entry in entries:
+                child = f"{relative}/{entry.name}" if relative else entry.name
+                if entry.is_symlink():
+                    links.append("/" + child)
+                elif entry.is_dir(follow_symlinks=False):
+                    pending.append(child)
+                elif not entry.is_file(follow_symlinks=False):
+                    kind = _kind(entry.stat(follow_symlinks=False).st_mode)
+                    raise ProfileError(f"{entry.path} is {kind}: a profile holds only files, folders and links")
+        for link in links:
+            self.host_path(link)  # raises ProfileEscape where the links loop
 
     def run(self, argv: list[str] | tuple[str, ...], timeout: float | None = None) -> CommandResult:
         argv = tuple(argv)
@@ -421,12 +578,22 @@ class ProfileSystem(System):
         """``systemctl is-enabled UNIT`` after an apply in this sandbox changed the unit."""
         if len(argv) != 3 or argv[:2] != ("systemctl", "is-enabled"):
             return None
-        state_file = resolve_in_root(self.root, SANDBOX_UNITS, self._links)
-        if not state_file.exists():
+        text = self.read_text(SANDBOX_UNITS)
+        if text is None:
             return None
         import json
 
-        state = json.loads(state_file.read_text()).get(argv[2])
+        # The apply layer writes this file; in a profile from elsewhere it is untrusted input,
+        # and a garbled one is the profile's fault, said as such (not a probe that crashed).
+        where = str(self.host_path(SANDBOX_UNITS))
+        try:
+            states = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise ProfileError(f"{where}: not valid JSON ({exc})") from None
+        if not isinstance(states, dict) or not all(isinstance(v, str) and "\0" not in v for v in states.values()):
+            raise ProfileError(f"{where}: must be a JSON object of unit names and their states "
+                               '({"fstrim.timer": "enabled"})')
+        state = states.get(argv[2])
         if state is None:
             return None
         return CommandResult(argv, 0 if state == "enabled" else 1, state + "\n", "")
@@ -439,23 +606,69 @@ class ProfileSystem(System):
             found = self._host_paths[path] = resolve_in_root(self.root, path, self._links)
         return found
 
+    def _checked(self, path: str) -> Path | None:
+        """The host path of a machine path, checked again just before it is used: a link put in
+        ``root/`` since the profile was loaded must not lead the OS out of it either. None for a
+        path no file can have (a NUL in it, from a garbled fstab)."""
+        if "\0" in path:
+            return None
+        host = self._host_paths.get(path)
+        if host is None:
+            return self.host_path(path)  # resolving it has just checked it
+        refuse_links_on_the_way(self.root, host)
+        return host
+
     def _canonical(self, path: str) -> str:
         """The machine path with every link followed, as the links table names paths."""
-        return follow_links(path, self.readlink)
+        try:
+            return follow_links(path, self.readlink)
+        except SymlinkLoop as exc:
+            raise ProfileEscape(f"{self.root}: the links on the way to {path} loop (more than {MAX_LINK_HOPS} "
+                                f"links, at {exc.link}): refused") from None
+
+    def realpath(self, path: str) -> str:
+        if "\0" in path:
+            return path
+        return self._canonical(path)
 
     def read_text(self, path: str) -> str | None:
-        return _read_file(self.host_path(path))
+        host = self._checked(path)
+        if host is None:
+            return None
+        try:
+            fd = _open_profile_file(host)
+        except OSError:  # missing, a folder, unreadable: as on a machine, no text
+            return None
+        try:
+            # A recording reads at most MAX_READ_BYTES of a file, so a bigger one was not
+            # recorded; cut to the cap, a 1 GB file of NULs would still make a report of
+            # hundreds of MB (a step quotes a whole datacenter.cfg in its diff).
+            size = os.fstat(fd).st_size
+            if size > MAX_READ_BYTES:
+                raise ProfileError(f"{host} is {size} bytes, more than the {MAX_READ_BYTES // 2**20} MiB a "
+                                   "profile's file may hold")
+            return _decode(_read_chunks(fd))
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
 
     def listdir(self, path: str) -> list[str]:
+        host = self._checked(path)
+        if host is None:
+            return []
         try:
-            names = set(os.listdir(self.host_path(path)))
+            names = set(os.listdir(host))
         except OSError:
             names = set()
         names.update(self._links_by_folder.get(self._canonical(path), ()))
         return sorted(names)
 
     def exists(self, path: str) -> bool:
-        return self.readlink(path) is not None or os.path.lexists(self.host_path(path))
+        if self.readlink(path) is not None:
+            return True
+        host = self._checked(path)
+        return host is not None and os.path.lexists(host)
 
     def readlink(self, path: str) -> str | None:
         if path in self._links:  # the common case: realpath asks for each step of a canonical path
@@ -463,7 +676,9 @@ class ProfileSystem(System):
         pure = PurePosixPath(path)
         if pure == PurePosixPath("/"):
             return None
-        host_parent = self.host_path(str(pure.parent))
+        host_parent = self._checked(str(pure.parent))
+        if host_parent is None or "\0" in pure.name:
+            return None
         canonical = str(PurePosixPath("/", host_parent.relative_to(self.root), pure.name))
         if canonical in self._links:
             return self._links[canonical]
@@ -473,7 +688,8 @@ class ProfileSystem(System):
             return None
 
     def is_dir(self, path: str) -> bool:
-        return self.host_path(path).is_dir()
+        host = self._checked(path)
+        return host is not None and host.is_dir()
 
     def writer(self) -> Writer:
         # Writes land in the profile's root/: the same code path as on a machine, in a sandbox.
@@ -582,7 +798,10 @@ class RecordingSystem(System):
             with self._lock:
                 self._seen.links[link] = target
 
-        follow_links(path, self.live.readlink, note)
+        # A loop on this machine: the links up to it are noted, and the replay refuses the
+        # loop as the machine's own lookup fails on it (ELOOP).
+        with contextlib.suppress(SymlinkLoop):
+            follow_links(path, self.live.readlink, note)
 
     def save(self, profile_dir: str | Path, name: str, description: str) -> Path:
         """Write what was seen as a profile; returns the profile directory."""

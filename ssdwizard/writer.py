@@ -30,6 +30,8 @@ FS_IMMUTABLE_FL = 0x00000010
 FS_APPEND_FL = 0x00000020
 PMXCFS_MAX_FILE_BYTES = 1024 * 1024  # pmxcfs refuses files above 1 MiB
 SANDBOX_UNITS = f"{STATE_DIR}/sandbox-units.json"
+# The temporary name of a profile stand-in's rewrite: fixed, so that undo finds what a kill left.
+SANDBOX_TAG = "sandbox"
 # Backups and journal entries: a config file can hold secrets (a ceph key, a password in fstab).
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
@@ -300,7 +302,7 @@ class Writer:
     def _replace_plain(self, host: Path, data: bytes) -> None:
         """An atomic rewrite of a sandbox file (a profile's sysfs value, a VM config, the unit
         states): a kill mid-write must not leave it empty."""
-        temporary = temp_name(host, f"{os.getpid()}.sandbox")
+        temporary = temp_name(host, SANDBOX_TAG)
         _remove_stale(temporary)
         mode = 0o644
         with contextlib.suppress(OSError):

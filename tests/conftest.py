@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,15 @@ import pytest
 from ssdwizard.data import PROFILES_DIR
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def read_toml(path: Path) -> dict:
+    """A TOML fixture file as a dict: tomllib from Python 3.11, tomli (ssdwizard depends on it there) before."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
 def write_profile(directory: Path, commands: list[dict] | None = None, files: dict[str, str] | None = None,

@@ -24,7 +24,15 @@ from ssdwizard.apply.journal import Journal, JournalEntry, JournalError, Prepare
 from ssdwizard.apply.plan import FILE_PLACEHOLDER, Change, CommandRun, FileEdit, Plan, SysfsWrite
 from ssdwizard.apply.targets import Where, current_text, read_check, target_key, value_holds, where
 from ssdwizard.system import CommandResult, System
-from ssdwizard.writer import PMXCFS_MAX_FILE_BYTES, STATE_DIR, ConcurrentEdit, LockedError, Writer
+from ssdwizard.writer import (
+    PMXCFS_MAX_FILE_BYTES,
+    SANDBOX_TAG,
+    SANDBOX_UNITS,
+    STATE_DIR,
+    ConcurrentEdit,
+    LockedError,
+    Writer,
+)
 
 LOCK_FILE = "apply.lock"
 PVE_DIR = "/etc/pve"
@@ -336,6 +344,7 @@ def _put_back(writer: Writer, entry: JournalEntry, refuse_on_conflict: bool) -> 
             raise ApplyRefused(conflicts)
     if entry.state != "undoing" and refuse_on_conflict:
         entry.finish("undoing")
+    _clean_temps(writer, entry)  # first: a folder apply made is empty again only without them
     lines = []
     for index in reversed(range(len(entry.changes))):
         record = entry.changes[index]
@@ -351,6 +360,11 @@ def _put_back(writer: Writer, entry: JournalEntry, refuse_on_conflict: bool) -> 
                 lines.append(f"left {_name(record)} as it is now ({current_text(writer, record)})")
             elif state is Where.UNKNOWN:
                 lines.append(f"`{' '.join(record['argv'])}` may have run and cannot be undone: check it by hand")
+            elif record["kind"] == "file" and not record["existed"]:
+                # The new file is gone already (an undo killed after removing it): the folders
+                # apply made for it go too, if nothing else was put in them.
+                for folder in record.get("created_dirs", []):
+                    writer.remove_empty_dir(folder)
         except Exception as exc:  # noqa: BLE001 - keep restoring the others
             lines.append(f"could not restore {_name(record)}: {exc} (the journal entry {entry.id} keeps the original)")
     _clean_temps(writer, entry)
@@ -387,11 +401,17 @@ def _restore(writer: Writer, entry: JournalEntry, index: int) -> str:
 
 
 def _clean_temps(writer: Writer, entry: JournalEntry) -> None:
-    """Temporary files a killed run left beside its targets (their names carry the entry id)."""
+    """Temporary files a killed run left beside its targets (their names carry the entry id),
+    and those of a profile's stand-ins (a sysfs value, a VM config, the unit states)."""
     for index, record in enumerate(entry.changes):
         if record["kind"] == "file":
             for phase in ("new", "undo"):
                 writer.remove_temp(record["real_path"], entry.temp_tag(index, phase))
+        elif writer.simulate_commands:
+            check = check_from(record) if record["kind"] == "command" else None
+            path = record["path"] if record["kind"] == "sysfs" else check.path if check else SANDBOX_UNITS
+            if path is not None:
+                writer.remove_temp(writer.system.realpath(path), SANDBOX_TAG)
 
 
 def undo(system: System, journal_id: str | None = None) -> list[str]:

@@ -15,6 +15,7 @@ from ssdwizard.apply.journal import JournalError
 from ssdwizard.apply.plan import Plan
 from ssdwizard.steps.base import StepResult
 from ssdwizard.system import System
+from ssdwizard.textsafe import visible
 
 EXIT_DONE = 0
 EXIT_PENDING = 1
@@ -23,17 +24,20 @@ EXIT_REFUSED = 3
 
 
 def describe_plan(result: StepResult, out: TextIO) -> None:
-    """The plan as the admin confirms it: warnings first, then each change in words and as a diff."""
+    """The plan as the admin confirms it: warnings first, then each change in words and as a diff.
+
+    The diff holds lines of the machine's files: escape sequences in them are shown, not sent
+    to the terminal (a line that clears the screen or rewrites the one above fakes the diff)."""
     plan = result.plan
     assert plan is not None
     out.write(f"== {result.title} ({result.id}): {len(plan.changes)} change{'s' if len(plan.changes) != 1 else ''}\n")
     for warning in plan.warnings:
-        out.write(f"WARNING: {warning}\n")
+        out.write(f"WARNING: {visible(warning)}\n")
     for change in plan.changes:
-        out.write(f"- {change.kind} {change.target}: {change.why}\n")
-        out.write(change.diff())
+        out.write(f"- {visible(f'{change.kind} {change.target}: {change.why}', one_line=True)}\n")
+        out.write(visible(change.diff()))
     for note in plan.notes:
-        out.write(f"note: {note}\n")
+        out.write(f"note: {visible(note)}\n")
     out.write("\n")
 
 
@@ -58,6 +62,9 @@ def run_apply(system: System, results: Sequence[StepResult], yes: bool, out: Tex
         applied = apply_plan(system, plan)
     except ApplyRefused as exc:
         return _refused(err, "not applied, nothing was written", exc.problems)
+    except OSError as exc:
+        err.write(f"ssdwizard: not applied: {exc.strerror or exc}{f' ({exc.filename})' if exc.filename else ''}\n")
+        return EXIT_REFUSED
     except ApplyFailed as exc:
         err.write(f"ssdwizard: the change failed: {exc}\n")
         err.writelines(f"  - {line}\n" for line in exc.restored or ["nothing had been changed yet"])
@@ -87,6 +94,12 @@ def run_undo(system: System, journal_id: str | None, out: TextIO, err: TextIO) -
     except JournalError as exc:
         err.write(f"ssdwizard: {exc}\n")
         return EXIT_REFUSED
+    except OSError as exc:
+        # A disk that fills or turns read-only half-way: what is restored stays restored, and a
+        # second --undo goes on from where this one stopped.
+        err.write(f"ssdwizard: undo stopped: {exc.strerror or exc}{f' ({exc.filename})' if exc.filename else ''}; "
+                  "fix that and run --undo again to finish\n")
+        return EXIT_FAILED
     out.write("Undone:\n")
     out.writelines(f"  - {line}\n" for line in lines)
     return EXIT_DONE

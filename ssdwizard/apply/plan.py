@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import shlex
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union
 
 
 def unified_diff(path: str, before: str, after: str) -> str:
@@ -112,7 +112,7 @@ class CommandRun:
         return f"$ {shlex.join(self.argv)}{undo}\n"
 
 
-Change = FileEdit | SysfsWrite | CommandRun
+Change = Union[FileEdit, SysfsWrite, CommandRun]  # a runtime alias: `X | Y` needs Python 3.10
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Union
 
 from ssdwizard.parsers import ParseError
 
@@ -180,7 +181,7 @@ class DmesgUnavailable:
     message: str
 
 
-DmesgResult = DmesgLog | DmesgUnavailable
+DmesgResult = Union[DmesgLog, DmesgUnavailable]  # a runtime alias: `X | Y` needs Python 3.10
 
 
 def strip_prefix(line: str) -> str:

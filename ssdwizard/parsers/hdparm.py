@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Union
 
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers._sata import sata_gbps
@@ -124,7 +125,7 @@ class HdparmUnavailable:
         return self.reason == "not_ata"
 
 
-HdparmResult = HdparmInfo | HdparmUnavailable
+HdparmResult = Union[HdparmInfo, HdparmUnavailable]  # a runtime alias: `X | Y` needs Python 3.10
 
 
 def parse_hdparm(text: str) -> HdparmResult:

@@ -15,6 +15,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, ProgressBar, Static
 
+from ssdwizard.textsafe import visible
+
 
 class ActiveTestModal(ModalScreen[None]):
     """Shared frame: a title, what will happen, a progress bar, the result, Run and Close."""
@@ -42,7 +44,7 @@ class ActiveTestModal(ModalScreen[None]):
         return iter(())
 
     def say(self, text: str) -> None:
-        self.query_one("#active-text", Static).update(Text(text))
+        self.query_one("#active-text", Static).update(Text(visible(text)))  # error lines quote the machine
 
     def progress(self, phase: str, fraction: float) -> None:
         """Called from the worker thread: hop to the UI thread."""

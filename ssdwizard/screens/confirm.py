@@ -10,11 +10,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from ssdwizard.apply.plan import Plan
+from ssdwizard.screens.widgets import safe_text
+from ssdwizard.textsafe import visible
 
 
 def coloured_diff(diff: str) -> Text:
+    """The diff with its lines coloured; escape sequences from the file written out, so that a
+    line cannot clear the dialog or pose as another line."""
     text = Text()
-    for line in diff.splitlines():
+    for line in visible(diff).splitlines():
         style = ("green" if line.startswith("+") and not line.startswith("+++") else
                  "red" if line.startswith("-") and not line.startswith("---") else
                  "cyan" if line.startswith("@@") else "bold" if line.startswith(("---", "+++", "$")) else "")
@@ -38,12 +42,13 @@ class ConfirmApplyModal(ModalScreen[bool]):
             yield Static(f"Apply {count} change{'s' if count != 1 else ''}: {self.title_text}", id="confirm-title")
             with VerticalScroll(id="confirm-body"):
                 for warning in self.plan.warnings:
-                    yield Static(f"⚠ {warning}", classes="warning")
+                    yield Static(safe_text(f"⚠ {warning}"), classes="warning")
                 for change in self.plan.changes:
-                    yield Static(f"{change.kind} {change.target}: {change.why}", classes="change-why")
+                    yield Static(safe_text(f"{change.kind} {change.target}: {change.why}", one_line=True),
+                                 classes="change-why")
                     yield Static(coloured_diff(change.diff()), classes="diff")
                 for note in self.plan.notes:
-                    yield Static(f"• {note}", classes="note")
+                    yield Static(safe_text(f"• {note}"), classes="note")
             yield Static("Every file is backed up first; ssdwizard --undo puts it back.", classes="hint")
             with Horizontal(classes="actions"):
                 yield Button("Apply", id="apply", variant="warning")

@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, LoadingIndicator, Static
 
 from ssdwizard.app import WizardApp
-from ssdwizard.screens.widgets import StatusBanner
+from ssdwizard.screens.widgets import StatusBanner, safe_text
 
 COLUMNS = ("", "disk", "model", "size", "transport", "kind", "firmware", "TRIM", "link", "warnings")
 
@@ -28,9 +28,12 @@ def _row(disk: dict[str, Any], chosen: bool) -> tuple[Text | str, ...]:
     link = f"{disk['sata_link_gbps']:g}G" if disk.get("sata_link_gbps") else "–"
     trim = {True: "yes", False: "no", None: "?"}[disk.get("trim_supported")]
     warnings = len(disk.get("firmware_warnings") or []) + (1 if disk.get("quirks") and "notrim" in disk["quirks"] else 0)
-    # Text, not str: DataTable reads a str as markup, and "[x]" would vanish as a tag.
-    return (Text("[x]" if chosen else "[ ]"), disk["name"], disk.get("model") or "?", _size(disk.get("size_bytes")),
-            disk.get("transport") or "?", kind, disk.get("firmware") or "?", trim, link, str(warnings or ""))
+    # Text, not str: DataTable reads a str as markup, and "[x]" would vanish as a tag. What lsblk
+    # and sysfs said (a model, a firmware) is shown with its escape sequences written out.
+    return (Text("[x]" if chosen else "[ ]"), safe_text(disk["name"], one_line=True),
+            safe_text(disk.get("model") or "?", one_line=True), _size(disk.get("size_bytes")),
+            safe_text(disk.get("transport") or "?", one_line=True), kind,
+            safe_text(disk.get("firmware") or "?", one_line=True), trim, link, str(warnings or ""))
 
 
 class DiskChoiceScreen(Screen[None]):

@@ -8,7 +8,7 @@ from typing import Any
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
-from ssdwizard.screens.widgets import Bars
+from ssdwizard.screens.widgets import Bars, safe_text
 
 
 def _gbps(value: float | None) -> str:
@@ -22,7 +22,7 @@ def sata_picture(facts: dict[str, Any]) -> list[Widget]:
         rows = [("controller", disk["controller_gbps"], _gbps(disk["controller_gbps"])),
                 ("disk", disk["disk_max_gbps"], _gbps(disk["disk_max_gbps"])),
                 ("link", disk["link_gbps"], _gbps(disk["link_gbps"]))]
-        widgets.append(Static(disk["name"], classes="facts-title"))
+        widgets.append(Static(safe_text(disk["name"], one_line=True), classes="facts-title"))
         widgets.append(Bars(rows, scale=6.0, classes="bars"))
     return widgets
 

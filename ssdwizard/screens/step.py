@@ -11,7 +11,7 @@ from textual.widgets import Button, Footer, Header, LoadingIndicator, Static
 from ssdwizard.app import WizardApp
 from ssdwizard.screens.confirm import ConfirmApplyModal
 from ssdwizard.screens.pictures import picture_for
-from ssdwizard.screens.widgets import FactsView, StatusBanner, finding_widget
+from ssdwizard.screens.widgets import FactsView, StatusBanner, finding_widget, safe_text
 from ssdwizard.steps import STEPS
 from ssdwizard.steps.base import StepResult
 
@@ -91,7 +91,7 @@ class StepScreen(Screen[None]):
     def _say(self, text: str, kind: str = "") -> None:
         """A line about the apply under the banner (shown only when there is something to say)."""
         status = self.query_one("#apply-status", Static)
-        status.update(text)
+        status.update(safe_text(text))  # an error may quote a changed line of a file
         status.set_classes(f"-shown {kind}".strip())
 
     def _show(self) -> None:

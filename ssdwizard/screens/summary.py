@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Static
 
 from ssdwizard.report import RENDERERS
-from ssdwizard.screens.widgets import mark
+from ssdwizard.screens.widgets import mark, safe_text
 from ssdwizard.steps import STEPS
 
 
@@ -43,17 +43,17 @@ class SummaryScreen(Screen[None]):
         for number, step in enumerate(STEPS, 1):
             result = results.get(step.id)
             table.add_row(str(number), step.title, mark(result.status) if result else "… probing",
-                          Text(result.summary if result else ""))
+                          safe_text(result.summary if result else "", one_line=True))
 
-    def _applied_text(self) -> str:
+    def _applied_text(self) -> Text:
         applied = self.app.applied  # type: ignore[attr-defined]
         if not applied:
-            return "No changes were applied in this run."
+            return Text("No changes were applied in this run.")
         lines = ["Changes applied in this run:"]
         for change in applied:
             lines.append(f"  {change.step_id}: undo with `ssdwizard --undo {change.journal_id}`")
             lines += [f"    - {line}" for line in change.lines]
-        return "\n".join(lines)
+        return safe_text("\n".join(lines))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id in ("export-markdown", "export-json"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -9,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
 from ssdwizard.steps import STEPS
+from ssdwizard.textsafe import visible
 
 INTRO = (
     "ssdwizard walks this server's storage through a proven SSD tuning guide, one step per "
@@ -34,13 +36,15 @@ class WelcomeScreen(Screen[None]):
                 yield Button("Quit", id="quit")
         yield Footer()
 
-    def _machine_line(self) -> str:
+    def _machine_line(self) -> Text:
         system = self.app.system  # type: ignore[attr-defined]
         if system.profile_name:
+            # The profile's own words: a Text (not markup), its escape sequences written out.
             description = getattr(system, "description", "").strip().split(". ")[0]
-            return f"Replaying the recorded machine '{system.profile_name}': {description}." \
-                   "\nChanges you apply land in the profile's root/ folder, not on this machine."
-        return "Looking at this machine. Probes only read; run as root for the full picture."
+            replaying = visible(f"Replaying the recorded machine '{system.profile_name}': {description}.",
+                                one_line=True)
+            return Text(replaying + "\nChanges you apply land in the profile's root/ folder, not on this machine.")
+        return Text("Looking at this machine. Probes only read; run as root for the full picture.")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "start":

@@ -12,6 +12,7 @@ from textual.containers import Vertical
 from textual.widgets import Collapsible, DataTable, Static
 
 from ssdwizard.steps.base import Finding, Status, StepResult
+from ssdwizard.textsafe import visible
 
 # A symbol with every colour, so that a monochrome console keeps the meaning.
 MARKS = {Status.OK: "✔", Status.SKIP: "○", Status.WARN: "⚠", Status.FAIL: "✖", Status.ERROR: "‼"}
@@ -20,6 +21,12 @@ WORDS = {Status.OK: "OK", Status.SKIP: "SKIPPED", Status.WARN: "WARNING", Status
 
 def mark(status: Status) -> str:
     return f"{MARKS[status]} {status.value}"
+
+
+def safe_text(text: str, one_line: bool = False) -> Text:
+    """Text from the machine as it is shown: a Text, not markup (``[client]`` stays), with escape
+    sequences written out (Textual passes ESC, CSI and bidi overrides on to the terminal)."""
+    return Text(visible(text, one_line=one_line))
 
 
 class StatusBanner(Static):
@@ -33,19 +40,19 @@ class StatusBanner(Static):
             return
         self.add_class(f"-{result.status.value}")
         # Text, not str: a summary like "in [client]" must not be read as markup.
-        self.update(Text(f"{MARKS[result.status]} {WORDS[result.status]}: {result.summary}"))
+        self.update(safe_text(f"{MARKS[result.status]} {WORDS[result.status]}: {result.summary}"))
 
 
 def finding_widget(finding: Finding, index: int) -> Collapsible:
     """A finding: its message as the title; its advice and evidence lines inside."""
     body: list[Static] = []
     if finding.advice:
-        body.append(Static(Text("→ " + finding.advice), classes="advice"))
+        body.append(Static(safe_text("→ " + finding.advice), classes="advice"))
     for evidence in finding.evidence:
         lines = evidence.excerpt.strip()
-        body.append(Static(Text(f"[{evidence.source}]" + (f"\n{lines}" if lines else "")), classes="evidence"))
+        body.append(Static(safe_text(f"[{evidence.source}]" + (f"\n{lines}" if lines else "")), classes="evidence"))
     # Titles are markup: escape, or "[client]" in a message would vanish as a tag.
-    title = escape(f"{MARKS[finding.status]} {finding.subject}: {finding.message}")
+    title = escape(visible(f"{MARKS[finding.status]} {finding.subject}: {finding.message}", one_line=True))
     # No id: a re-probe replaces the findings while the old ones are still being removed.
     collapsible = Collapsible(*body, title=title, collapsed=finding.status in (Status.OK, Status.SKIP),
                               classes=f"finding-{index}")
@@ -73,7 +80,7 @@ def facts_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = 
     keys = list(columns or (rows[0].keys() if rows else []))
     table.add_columns(*keys)
     for row in rows:
-        table.add_row(*(Text(_cell(row.get(k))) for k in keys))  # Text: cells are not markup
+        table.add_row(*(safe_text(_cell(row.get(k)), one_line=True) for k in keys))  # Text: cells are not markup
     return table
 
 
@@ -91,7 +98,8 @@ class FactsView(Vertical):
                 yield Static(key, classes="facts-title")
                 yield facts_table(value, id=None)
         if scalars:
-            yield Static("\n".join(f"{k}: {_cell(v)}" for k, v in scalars.items()), classes="facts-scalars")
+            yield Static(Text("\n".join(visible(f"{k}: {_cell(v)}", one_line=True) for k, v in scalars.items())),
+                         classes="facts-scalars")
 
 
 class Bars(Static):

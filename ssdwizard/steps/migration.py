@@ -55,6 +55,8 @@ PVE_DIR = "/etc/pve"
 DATACENTER_CFG = "/etc/pve/datacenter.cfg"
 TASK_INDEXES = (f"{TASK_DIR}/index", f"{TASK_DIR}/index.1")
 TASK_ACTIVE = f"{TASK_DIR}/active"
+# What a migration in the index says when its log file is missing (pruned, or never copied).
+LOG_GONE = "its log file is gone"
 
 #: The admin's choice for the plan: the CIDR of the dedicated migration network.
 CHOICE_NETWORK = "migration.network"
@@ -282,7 +284,7 @@ def read_history(ctx: ProbeContext) -> History:
             continue
         text = ctx.read_text(entry.upid.log_path)
         if text is None:
-            history.migrations.append(Migration(entry, None, "its log file is gone"))
+            history.migrations.append(Migration(entry, None, LOG_GONE))
             continue
         try:
             history.migrations.append(Migration(entry, parse_migration_log(text, entry.upid.log_path)))
@@ -353,13 +355,20 @@ def _failure_finding(m: Migration) -> Finding:
         error = m.entry.status or "unknown error"
         lines = ()
     excerpt = "\n".join(line.text for line in lines) or f"{TASK_DIR}/index: {m.entry.upid.text} {m.entry.status}"
-    advice = f"Read the whole log: `cat '{m.path}'`."
+    # Only a log says why; a failure whose log is gone has just the index's status line.
+    if log is not None:
+        advice = f"Read the whole log: `cat '{m.path}'`."
+    elif m.log_note == LOG_GONE:
+        advice = f"Its task log {m.path} is gone (Proxmox prunes old ones): the index's status is all that is left."
+    else:
+        advice = f"Its task log does not read as a migration log ({m.log_note}): look at it with `cat '{m.path}'`."
     if log is not None and ("public key" in error or any("Host key" in e for e in log.errors)
                             or "Host key verification failed" in excerpt):
         advice = (f"The ssh host key of {target} changed or is unknown (a reinstalled node?). Make sure it really "
                   f"is {target}, then refresh the cluster's keys with `pvecm updatecerts` on both nodes and test "
                   f"`ssh -o HostKeyAlias={target} root@{log.target_ip or target} /bin/true`. " + advice)
-    elif "too old to run machine type" in (log.error_detail or "") or (log and "remote command failed" in error):
+    elif log is not None and ("too old to run machine type" in (log.error_detail or "")
+                              or "remote command failed" in error):
         advice = (f"The command on {target} failed: compare the package versions of both nodes "
                   f"(`pveversion -v`) and upgrade the older one. " + advice)
     vm = f"VM {m.vmid}" if m.vmid is not None else "a VM"

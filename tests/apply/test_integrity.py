@@ -323,17 +323,19 @@ def test_a_read_only_or_full_state_folder_is_refused_before_anything_changes(pro
     before = file_bytes(copy)
     if trouble == "read-only":
         _mount_or_skip(["mount", "--bind", str(state), str(state)])
-        subprocess.run(["mount", "-o", "remount,bind,ro", str(state)], check=True)
     else:
         _mount_or_skip(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(state)])
-        fd = os.open(state / "filler", os.O_WRONLY | os.O_CREAT)
-        try:
-            with pytest.raises(OSError):
-                while True:
-                    os.write(fd, b"\0" * 4096)
-        finally:
-            os.close(fd)
-    try:
+    try:  # from the mount on: unmounted whatever happens
+        if trouble == "read-only":
+            subprocess.run(["mount", "-o", "remount,bind,ro", str(state)], check=True)
+        else:
+            fd = os.open(state / "filler", os.O_WRONLY | os.O_CREAT)
+            try:
+                with pytest.raises(OSError):
+                    while True:
+                        os.write(fd, b"\0" * 4096)
+            finally:
+                os.close(fd)
         code = main(["--apply", ACTIONS, "--yes", "--machine", str(copy)])
         err = capsys.readouterr().err
         assert code == 3, err

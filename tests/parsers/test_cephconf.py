@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import difflib
-import tomllib
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import FIXTURES
+from conftest import FIXTURES, read_toml
 from ssdwizard.parsers import ParseError, cephconf, cephdump
 from ssdwizard.parsers.cephconf import CommentLine, InvalidLine, SectionHeader, Setting
 
 CEPH = FIXTURES / "cephconf"
-LABELS = tomllib.loads((CEPH / "labels.toml").read_text())["ceph-conf"]
+LABELS = read_toml(CEPH / "labels.toml")["ceph-conf"]
 ALL = sorted(path.name for path in CEPH.glob("*.txt"))
 
 

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import difflib
-import tomllib
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import FIXTURES
+from conftest import FIXTURES, read_toml
 from ssdwizard.parsers import datacenter
 from ssdwizard.parsers.datacenter import BlankLine, PropertyLine, UnparsedLine
 
 DATACENTER = FIXTURES / "datacenter"
-LABELS = tomllib.loads((DATACENTER / "labels.toml").read_text())["datacenter-cfg"]
+LABELS = read_toml(DATACENTER / "labels.toml")["datacenter-cfg"]
 ALL = sorted(path.name for path in DATACENTER.glob("*.txt"))
 
 

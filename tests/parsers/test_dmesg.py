@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import tomllib
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import FIXTURES
+from conftest import FIXTURES, read_toml
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers.dmesg import DmesgLog, DmesgUnavailable, parse_dmesg, strip_prefix
 
 DIR = FIXTURES / "dmesg"
-LABELS = tomllib.loads((DIR / "labels.toml").read_text())["dmesg"]
+LABELS = read_toml(DIR / "labels.toml")["dmesg"]
 SAMPLES = sorted(LABELS)
 
 

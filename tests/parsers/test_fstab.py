@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import difflib
-import tomllib
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import FIXTURES
+from conftest import FIXTURES, read_toml
 from ssdwizard.parsers import fstab
 from ssdwizard.parsers.fstab import BlankLine, CommentLine, FstabEntry, UnparsedLine
 
 FSTAB = FIXTURES / "fstab"
-LABELS = tomllib.loads((FIXTURES / "corpus-labels.toml").read_text())["fstab"]
+LABELS = read_toml(FIXTURES / "corpus-labels.toml")["fstab"]
 ALL = sorted(path.name for path in FSTAB.glob("*.txt"))
 LABELLED = sorted(LABELS)  # fstab-02 ... fstab-10, byte-exact copies of the corpus files
 

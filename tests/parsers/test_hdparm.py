@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import tomllib
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import FIXTURES
+from conftest import FIXTURES, read_toml
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers.hdparm import HdparmInfo, HdparmUnavailable, parse_hdparm
 
 DIR = FIXTURES / "hdparm"
-LABELS = tomllib.loads((DIR / "labels.toml").read_text())["hdparm-I"]
+LABELS = read_toml(DIR / "labels.toml")["hdparm-I"]
 SAMPLES = sorted(LABELS)
 
 

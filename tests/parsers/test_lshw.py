@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-import tomllib
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import FIXTURES
+from conftest import FIXTURES, read_toml
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers.lshw import parse_lshw, parse_lshw_json, parse_lshw_text
 
 DIR = FIXTURES / "lshw"
-LABELS = tomllib.loads((DIR / "labels.toml").read_text())["lshw"]
+LABELS = read_toml(DIR / "labels.toml")["lshw"]
 SAMPLES = sorted(LABELS)
 
 

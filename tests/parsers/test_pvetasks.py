@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import tomllib
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import FIXTURES
+from conftest import FIXTURES, read_toml
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers import pvetasks
 from ssdwizard.parsers.pvetasks import parse_migration_log, parse_size
 
 TASKS = FIXTURES / "pvetasks"
-LABELS = tomllib.loads((TASKS / "labels.toml").read_text())["pve-migration"]
+LABELS = read_toml(TASKS / "labels.toml")["pve-migration"]
 # A real UPID, quoted from a syslog 'end task' line (see pvetasks/SOURCES.md).
 REAL_UPID = "UPID:pve-nd03:0001D301:15925672:69E05EBF:qmigrate:802:admin01@pve:"
 

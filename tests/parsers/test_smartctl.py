@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-import tomllib
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import FIXTURES
+from conftest import FIXTURES, read_toml
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers.smartctl import SmartctlExitStatus, parse_smartctl_json
 
 DIR = FIXTURES / "smartctl"
-LABEL = tomllib.loads((DIR / "labels.toml").read_text())["smartctl"]["smartctl-16"]
+LABEL = read_toml(DIR / "labels.toml")["smartctl"]["smartctl-16"]
 
 
 def _read(name: str) -> str:

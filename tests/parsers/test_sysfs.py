@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import tomllib
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import FIXTURES
+from conftest import FIXTURES, read_toml
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers.sysfs import parse_flag, parse_int, parse_link_speed, parse_scheduler
 
-LABELS = tomllib.loads((FIXTURES / "corpus-labels.toml").read_text())["scheduler"]
+LABELS = read_toml(FIXTURES / "corpus-labels.toml")["scheduler"]
 
 
 @pytest.mark.parametrize("sample", sorted(LABELS))
