@@ -11,7 +11,7 @@ from pathlib import Path
 from ssdwizard.app import WizardApp
 from ssdwizard.data import DEFAULT_DEMO, PROFILES_DIR
 from ssdwizard.steps import STEPS
-from ssdwizard.system import ProfileSystem
+from ssdwizard.system.profile import ProfileSystem
 
 HERE = Path(__file__).resolve().parent
 # (file name, keys from the welcome screen)

@@ -42,7 +42,7 @@ if sys.argv[1] == "minimal":
 else:
     from ssdwizard.app import WizardApp
     from ssdwizard.data import DEFAULT_DEMO, PROFILES_DIR
-    from ssdwizard.system import ProfileSystem
+    from ssdwizard.system.profile import ProfileSystem
 
     class Measured(WizardApp):
         def on_mount(self):

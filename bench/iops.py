@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _loop import loop_device, require_root
 
 from ssdwizard.iops import measure_iops
-from ssdwizard.system import LiveSystem
+from ssdwizard.system.live import LiveSystem
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ import string
 from pathlib import Path
 
 from ssdwizard.data import PROFILES_DIR
-from ssdwizard.system import ProfileSystem
+from ssdwizard.system.profile import ProfileSystem
 
 SOURCE = PROFILES_DIR / "pve-ceph-node"
 

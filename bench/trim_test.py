@@ -23,7 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _loop import ext4_mount, loop_device, require_root
 
-from ssdwizard.system import BlockIO, LiveSystem
+from ssdwizard.system.blockio import BlockIO
+from ssdwizard.system.live import LiveSystem
 from ssdwizard.trimtest import Pattern, pieces_from_extents, trim_test
 
 SIZE = 16 * 1024 * 1024

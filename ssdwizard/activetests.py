@@ -21,7 +21,7 @@ import json
 from typing import TextIO
 
 from ssdwizard import __version__
-from ssdwizard.system import System
+from ssdwizard.system.base import System
 
 EXIT_NOT_RUN = 1
 EXIT_COULD_NOT_RUN = 3

@@ -20,7 +20,10 @@ from ssdwizard.runner import run_steps
 from ssdwizard.steps import STEP_IDS, STEPS
 from ssdwizard.steps.base import DEFAULT_JOBS, ProbeContext
 from ssdwizard.steps.inventory import unknown_chosen_disks
-from ssdwizard.system import LiveSystem, ProfileError, ProfileSystem, RecordingSystem, System
+from ssdwizard.system.base import ProfileError, System
+from ssdwizard.system.live import LiveSystem
+from ssdwizard.system.profile import ProfileSystem
+from ssdwizard.system.recording import RecordingSystem
 from ssdwizard.terminal import wants_ascii
 from ssdwizard.textsafe import visible, visible_writer
 

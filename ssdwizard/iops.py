@@ -20,7 +20,8 @@ from typing import Any
 
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers.fio import parse_fio_json
-from ssdwizard.system import BlockIO, CommandResult, System
+from ssdwizard.system.base import CommandResult, System
+from ssdwizard.system.blockio import BlockIO
 
 BLOCK_SIZE = 4096
 DEPTHS = (1, 32)

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status, Step, StepResult
-from ssdwizard.system import ProfileError
+from ssdwizard.system.base import ProfileError
 
 
 def run_step(step: Step, ctx: ProbeContext, choices: Mapping[str, str] | None = None) -> StepResult:

@@ -53,7 +53,8 @@ from typing import Any
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers import mountinfo as mountinfo_parser
 from ssdwizard.steps.base import Evidence, Finding, Status, StepResult
-from ssdwizard.system import BlockIO, CommandResult, Extent, System
+from ssdwizard.system.base import CommandResult, System
+from ssdwizard.system.blockio import BlockIO, Extent
 
 MIN_FILE_BYTES = 16 * 1024 * 1024
 UNIT = 4096  # one pattern line repeated fills a unit; reads are classified per unit

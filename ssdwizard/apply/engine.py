@@ -23,16 +23,8 @@ from typing import Any, Callable
 from ssdwizard.apply.journal import Journal, JournalEntry, JournalError, PreparedFile, check_from, like_from
 from ssdwizard.apply.plan import FILE_PLACEHOLDER, Change, CommandRun, FileEdit, Plan, SysfsWrite
 from ssdwizard.apply.targets import Where, current_text, read_check, target_key, value_holds, where
-from ssdwizard.system import CommandResult, System
-from ssdwizard.writer import (
-    PMXCFS_MAX_FILE_BYTES,
-    SANDBOX_TAG,
-    SANDBOX_UNITS,
-    STATE_DIR,
-    ConcurrentEdit,
-    LockedError,
-    Writer,
-)
+from ssdwizard.system.base import CommandResult, System
+from ssdwizard.system.writer import ConcurrentEdit, LockedError, PMXCFS_MAX_FILE_BYTES, SANDBOX_TAG, SANDBOX_UNITS, STATE_DIR, Writer
 
 LOCK_FILE = "apply.lock"
 PVE_DIR = "/etc/pve"

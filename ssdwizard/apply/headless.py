@@ -14,7 +14,7 @@ from ssdwizard.apply.engine import ApplyFailed, ApplyRefused, apply_plan, undo
 from ssdwizard.apply.journal import JournalError
 from ssdwizard.apply.plan import Plan
 from ssdwizard.steps.base import StepResult
-from ssdwizard.system import System
+from ssdwizard.system.base import System
 from ssdwizard.textsafe import visible
 
 EXIT_DONE = 0

@@ -24,7 +24,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from ssdwizard.apply.plan import Change, CommandRun, FileEdit, StateCheck, SysfsWrite
-from ssdwizard.writer import STATE_DIR, FileStat, Writer
+from ssdwizard.system.writer import FileStat, STATE_DIR, Writer
 
 JOURNAL_DIR = f"{STATE_DIR}/journal"  # on this machine; a writer may keep it elsewhere (tests)
 ENTRY_FILE = "entry.json"

@@ -9,7 +9,7 @@ from typing import Any
 
 from ssdwizard.apply.journal import check_from, sha256
 from ssdwizard.apply.plan import StateCheck
-from ssdwizard.writer import Writer
+from ssdwizard.system.writer import Writer
 
 
 class Where(enum.Enum):

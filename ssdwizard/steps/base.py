@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from ssdwizard.apply.plan import Plan
-from ssdwizard.system import CommandResult, System
+from ssdwizard.system.base import CommandResult, System
 
 T = TypeVar("T")
 

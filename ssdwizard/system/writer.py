@@ -7,7 +7,7 @@ the target, the directory fsynced. The journal's own files are private (0600 in 
 directories) and are never written through a symbolic link (``O_NOFOLLOW``, ``O_EXCL``).
 
 On a replayed profile the same code writes below the profile's ``root/``; commands are not run
-but simulated (:func:`_simulate`), with the same atomic writes.
+but simulated (:mod:`ssdwizard.system.sandbox`), with the same atomic writes.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ssdwizard.system import CommandResult, System
+    from ssdwizard.system.base import CommandResult, System
 
 STATE_DIR = "/var/lib/ssdwizard"
 FS_IOC_GETFLAGS = 0x80086601  # linux/fs.h, _IOR('f', 1, long)
@@ -290,8 +290,10 @@ class Writer:
             # A profile's sysfs is plain files: answer as the kernel does for a choice list
             # ("none [mq-deadline] kyber"): move the brackets, or refuse a name it lacks.
             current = (self.read_bytes(path) or b"").decode("ascii", errors="replace")
-            chosen = _choose_in_list(current, value)
-            self._replace_plain(host, (chosen if chosen is not None else value).encode("ascii", errors="replace"))
+            from ssdwizard.system.sandbox import choose_in_list
+
+            chosen = choose_in_list(current, value)
+            self.replace_plain(host, (chosen if chosen is not None else value).encode("ascii", errors="replace"))
             return
         fd = os.open(host, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
@@ -299,7 +301,7 @@ class Writer:
         finally:
             os.close(fd)
 
-    def _replace_plain(self, host: Path, data: bytes) -> None:
+    def replace_plain(self, host: Path, data: bytes) -> None:
         """An atomic rewrite of a sandbox file (a profile's sysfs value, a VM config, the unit
         states): a kill mid-write must not leave it empty."""
         temporary = temp_name(host, SANDBOX_TAG)
@@ -405,7 +407,7 @@ class Writer:
     def run_tool(self, argv: tuple[str, ...], timeout: float | None = None) -> CommandResult:
         """A local tool that checks a file on this host (``findmnt --verify``): always run for
         real, also when replaying a profile, because the file it checks is real."""
-        from ssdwizard.system import LiveSystem
+        from ssdwizard.system.live import LiveSystem
 
         return LiveSystem().run(argv, timeout)
 
@@ -421,77 +423,11 @@ class Writer:
             write_all(fd, (" ".join(argv) + "\n").encode())
         finally:
             os.close(fd)
-        return _simulate(self, tuple(argv))
+        from ssdwizard.system.sandbox import simulate
+
+        return simulate(self, tuple(argv))
 
     def run_query(self, argv: tuple[str, ...]) -> CommandResult:
         """A read-only command that tells a change's state (``systemctl is-enabled``): asked of
         the machine, or of the profile (whose sandbox answers what apply did)."""
         return self.system.run(argv)
-
-
-_UNIT_VERBS = {"enable": "enabled", "disable": "disabled", "mask": "masked", "unmask": "disabled"}
-
-
-def _simulate(writer: Writer, argv: tuple[str, ...]) -> CommandResult:
-    """What an apply-time command does to a replayed machine, so that probing it again sees the
-    change: systemctl enable/disable/mask/unmask set the unit's state that ``systemctl
-    is-enabled`` answers; ``qm set`` and ``pvesh set …/config`` edit the VM's config file. Other
-    commands (daemon-reload, remount, udevadm) change nothing a probe reads."""
-    import json
-
-    from ssdwizard.system import CommandResult
-
-    if len(argv) >= 3 and argv[0] == "systemctl" and argv[1] in _UNIT_VERBS:
-        state_file = writer.host(SANDBOX_UNITS)
-        raw = writer.read_bytes(SANDBOX_UNITS)
-        try:
-            states = json.loads(raw) if raw else {}
-        except ValueError:
-            states = {}
-        if not isinstance(states, dict):
-            states = {}
-        for unit in (a for a in argv[2:] if not a.startswith("-")):
-            states[unit] = _UNIT_VERBS[argv[1]]
-        state_file.parent.mkdir(parents=True, exist_ok=True)
-        writer._replace_plain(state_file, json.dumps(states, indent=2).encode())
-    elif argv[:2] == ("qm", "set") and len(argv) >= 5:
-        _set_vm_options(writer, f"/etc/pve/qemu-server/{argv[2]}.conf", argv[3:])
-    elif argv[:2] == ("pvesh", "set") and len(argv) >= 5:
-        parts = argv[2].strip("/").split("/")  # nodes/NODE/qemu/VMID/config
-        if len(parts) == 5 and parts[0] == "nodes" and parts[2] == "qemu" and parts[4] == "config":
-            _set_vm_options(writer, f"/etc/pve/nodes/{parts[1]}/qemu-server/{parts[3]}.conf", argv[3:])
-    return CommandResult(argv, 0, "", "")
-
-
-def _set_vm_options(writer: Writer, path: str, options: tuple[str, ...]) -> None:
-    """``--key value`` pairs into the current section of a VM config (before any [snapshot]),
-    rewritten atomically as pmxcfs does: a kill never leaves the config empty."""
-    host = writer.host(path)
-    raw = writer.read_bytes(path)
-    if raw is None:
-        return
-    lines = raw.decode("utf-8", errors="surrogateescape").splitlines(keepends=True)
-    end = next((i for i, line in enumerate(lines) if line.startswith("[")), len(lines))
-    for key, value in zip(options[0::2], options[1::2]):
-        key = key.lstrip("-")
-        new = f"{key}: {value}\n"
-        at = next((i for i in range(end) if lines[i].split(":", 1)[0] == key), None)
-        if at is None:
-            lines.insert(end, new)
-            end += 1
-        else:
-            lines[at] = new
-    writer._replace_plain(host, "".join(lines).encode("utf-8", errors="surrogateescape"))
-
-
-def _choose_in_list(current: str, value: str) -> str | None:
-    """The sysfs text after choosing ``value`` in a bracketed choice list, or None when the file
-    is not such a list. A value the list lacks raises EINVAL, as the kernel's write() does."""
-    words = current.split()
-    if not any(w.startswith("[") and w.endswith("]") for w in words):
-        return None
-    names = [w.strip("[]") for w in words]
-    if value.strip() not in names:
-        raise OSError(22, "Invalid argument")
-    trailing = current[len(current.rstrip()):]
-    return " ".join(f"[{n}]" if n == value.strip() else n for n in names) + (" " if current.rstrip("\n").endswith(" ") else "") + trailing.lstrip(" ")
