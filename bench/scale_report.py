@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scale_profile import build  # noqa: E402
 
-from ssdwizard.steps.base import DEFAULT_JOBS  # noqa: E402
+from ssdwizard.machine.context import DEFAULT_JOBS  # noqa: E402
 
 
 def main() -> None:

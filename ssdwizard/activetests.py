@@ -85,7 +85,7 @@ def run_trim_test(system: System, mount_point: str, yes: bool, fmt: str, out: Te
     from ssdwizard.report import RENDERERS, Machine, Report, render_text
     from ssdwizard.runner import run_step
     from ssdwizard.steps import STEPS
-    from ssdwizard.steps.base import ProbeContext
+    from ssdwizard.machine.context import ProbeContext
     from ssdwizard.trimtest import TrimTestRefused, plan_trim_test, rzat_of, with_trim_test
     from ssdwizard.trimtest import run_trim_test as run_test
 

@@ -18,8 +18,8 @@ from ssdwizard.data import DEFAULT_DEMO, demo_profiles
 from ssdwizard.report import RENDERERS, Machine, Report, exit_code, render_text
 from ssdwizard.runner import run_steps
 from ssdwizard.steps import STEP_IDS, STEPS
-from ssdwizard.steps.base import DEFAULT_JOBS, ProbeContext
-from ssdwizard.steps.inventory import unknown_chosen_disks
+from ssdwizard.machine.context import DEFAULT_JOBS, ProbeContext
+from ssdwizard.machine.inventory import unknown_chosen_disks
 from ssdwizard.system.base import ProfileError, System
 from ssdwizard.system.live import LiveSystem
 from ssdwizard.system.profile import ProfileSystem

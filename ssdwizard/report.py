@@ -14,7 +14,7 @@ from typing import Any
 
 from ssdwizard import __version__
 from ssdwizard.apply.plan import Plan
-from ssdwizard.steps.base import Finding, Status, StepResult
+from ssdwizard.model import Finding, Status, StepResult
 from ssdwizard.textsafe import json_visible, visible
 
 SCHEMA = 1

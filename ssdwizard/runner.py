@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status, Step, StepResult
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Evidence, Finding, Status, Step, StepResult
 from ssdwizard.system.base import ProfileError
 
 

@@ -52,7 +52,7 @@ from typing import Any
 
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers import mountinfo as mountinfo_parser
-from ssdwizard.steps.base import Evidence, Finding, Status, StepResult
+from ssdwizard.model import Evidence, Finding, Status, StepResult
 from ssdwizard.system.base import CommandResult, System
 from ssdwizard.system.blockio import BlockIO, Extent
 

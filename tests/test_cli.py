@@ -99,7 +99,7 @@ def test_demo_list_names_every_bundled_profile(capsys):
 
 
 def test_a_broken_probe_is_an_error_step_and_exit_3(capsys, monkeypatch):
-    import ssdwizard.steps.inventory as disks
+    import ssdwizard.machine.inventory as disks
 
     monkeypatch.setattr(disks, "_probe_inventory", lambda ctx: 1 / 0)
     code, out, _ = run_cli(capsys, "--headless", "--machine", DEV_VM, "--format", "json")

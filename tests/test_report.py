@@ -9,7 +9,8 @@ from schema import validate_report
 from ssdwizard.report import Machine, Report, render_markdown, render_text, to_dict
 from ssdwizard.runner import run_steps
 from ssdwizard.steps import STEPS
-from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status, StepResult
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Evidence, Finding, Status, StepResult
 from ssdwizard.system import ProfileSystem
 
 

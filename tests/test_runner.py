@@ -10,7 +10,8 @@ from pathlib import Path
 
 from ssdwizard.runner import run_steps
 from ssdwizard.steps import STEP_IDS, STEPS
-from ssdwizard.steps.base import ProbeContext, Status, Step
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Status, Step
 from ssdwizard.system import ProfileSystem
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))

@@ -227,7 +227,7 @@ async def test_a_finding_draws_its_message_advice_and_evidence_escaped():
     from textual.app import App
 
     from ssdwizard.screens.widgets import finding_widget
-    from ssdwizard.steps.base import Evidence, Finding, Status
+    from ssdwizard.model import Evidence, Finding, Status
 
     finding = Finding(Status.WARN, "sdb", f"message {PAYLOAD}", f"advice {PAYLOAD}",
                       (Evidence("dmesg", f"evidence {PAYLOAD}"),))

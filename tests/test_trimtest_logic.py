@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ssdwizard.iops import percentile
-from ssdwizard.steps.base import Status, StepResult
+from ssdwizard.model import Status, StepResult
 from ssdwizard.system import CommandResult, Extent
 from ssdwizard.trimtest import (
     MIN_FILE_BYTES,

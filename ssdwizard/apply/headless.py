@@ -13,7 +13,7 @@ from typing import TextIO
 from ssdwizard.apply.engine import ApplyFailed, ApplyRefused, apply_plan, undo
 from ssdwizard.apply.journal import JournalError
 from ssdwizard.apply.plan import Plan
-from ssdwizard.steps.base import StepResult
+from ssdwizard.model import StepResult
 from ssdwizard.system.base import System
 from ssdwizard.textsafe import visible
 

@@ -10,15 +10,17 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from ssdwizard.apply.plan import Plan
+from ssdwizard.screens.glyphs import UNICODE, Glyphs
 from ssdwizard.screens.widgets import safe_text
+from ssdwizard.steps.base import Status
 from ssdwizard.textsafe import visible
 
 
-def coloured_diff(diff: str) -> Text:
+def coloured_diff(diff: str, glyphs: Glyphs = UNICODE) -> Text:
     """The diff with its lines coloured; escape sequences from the file written out, so that a
     line cannot clear the dialog or pose as another line."""
     text = Text()
-    for line in visible(diff).splitlines():
+    for line in glyphs.text(visible(diff)).splitlines():
         style = ("green" if line.startswith("+") and not line.startswith("+++") else
                  "red" if line.startswith("-") and not line.startswith("---") else
                  "cyan" if line.startswith("@@") else "bold" if line.startswith(("---", "+++", "$")) else "")
@@ -31,25 +33,29 @@ class ConfirmApplyModal(ModalScreen[bool]):
 
     BINDINGS = [Binding("escape,n", "cancel", "Cancel", id="cancel"), Binding("y", "apply", "Apply", id="apply")]
 
-    def __init__(self, title: str, plan: Plan) -> None:
+    def __init__(self, title: str, plan: Plan, glyphs: Glyphs = UNICODE, undo_hint: str = "ssdwizard --undo") -> None:
         super().__init__()
         self.title_text = title
         self.plan = plan
+        self.glyphs = glyphs
+        self.undo_hint = undo_hint
 
     def compose(self) -> ComposeResult:
+        glyphs = self.glyphs
         with Vertical(id="confirm"):
             count = len(self.plan.changes)
             yield Static(f"Apply {count} change{'s' if count != 1 else ''}: {self.title_text}", id="confirm-title")
             with VerticalScroll(id="confirm-body"):
                 for warning in self.plan.warnings:
-                    yield Static(safe_text(f"⚠ {warning}"), classes="warning")
+                    yield Static(safe_text(f"{glyphs.marks[Status.WARN]} {warning}", glyphs=glyphs), classes="warning")
                 for change in self.plan.changes:
-                    yield Static(safe_text(f"{change.kind} {change.target}: {change.why}", one_line=True),
+                    yield Static(safe_text(f"{change.kind} {change.target}: {change.why}", one_line=True, glyphs=glyphs),
                                  classes="change-why")
-                    yield Static(coloured_diff(change.diff()), classes="diff")
+                    yield Static(coloured_diff(change.diff(), glyphs), classes="diff")
                 for note in self.plan.notes:
-                    yield Static(safe_text(f"• {note}"), classes="note")
-            yield Static("Every file is backed up first; ssdwizard --undo puts it back.", classes="hint")
+                    yield Static(safe_text(f"{glyphs.bullet} {note}", glyphs=glyphs), classes="note")
+            yield Static(safe_text(f"Every file is backed up first; {self.undo_hint} puts it back.", glyphs=glyphs),
+                         classes="hint")
             with Horizontal(classes="actions"):
                 yield Button("Apply", id="apply", variant="warning")
                 yield Button("Cancel", id="cancel", variant="primary")

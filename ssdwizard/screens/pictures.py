@@ -8,21 +8,22 @@ from typing import Any
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
-from ssdwizard.screens.widgets import Bars, safe_text
+from ssdwizard.screens.glyphs import UNICODE, Glyphs
+from ssdwizard.screens.widgets import Bars, TextSparkline, safe_text
 
 
 def _gbps(value: float | None) -> str:
     return "?" if value is None else f"{value:g} Gbps"
 
 
-def sata_picture(facts: dict[str, Any]) -> list[Widget]:
+def sata_picture(facts: dict[str, Any], glyphs: Glyphs = UNICODE) -> list[Widget]:
     """Per SATA disk: controller, disk and negotiated link as bars on one 6 Gbps scale."""
     widgets: list[Widget] = []
     for disk in facts.get("disks", []):
         rows = [("controller", disk["controller_gbps"], _gbps(disk["controller_gbps"])),
                 ("disk", disk["disk_max_gbps"], _gbps(disk["disk_max_gbps"])),
                 ("link", disk["link_gbps"], _gbps(disk["link_gbps"]))]
-        widgets.append(Static(safe_text(disk["name"], one_line=True), classes="facts-title"))
+        widgets.append(Static(safe_text(disk["name"], one_line=True, glyphs=glyphs), classes="facts-title"))
         widgets.append(Bars(rows, scale=6.0, classes="bars"))
     return widgets
 
@@ -41,8 +42,9 @@ def ceph_picture(facts: dict[str, Any], size: int | None) -> list[Widget]:
     return [Static("RAM reserved by the rbd cache, per VM", classes="facts-title"), Bars(rows, classes="bars")]
 
 
-def migration_picture(facts: dict[str, Any]) -> list[Widget]:
-    """Past migration speeds as a sparkline, against the link's capacity."""
+def migration_picture(facts: dict[str, Any], glyphs: Glyphs = UNICODE) -> list[Widget]:
+    """Past migration speeds as a sparkline, against the link's capacity (characters on a
+    console: Textual's sparkline is drawn with partial blocks)."""
     speeds = [t["speed_mib_s"] for t in reversed(facts.get("tasks", [])) if t.get("speed_mib_s")]
     if not speeds:
         return []
@@ -50,18 +52,22 @@ def migration_picture(facts: dict[str, Any]) -> list[Widget]:
     capacity = link * 1000 / 8 / 1.048576 if link else None  # Gbit/s → MiB/s
     scale = f"link capacity {capacity:,.0f} MiB/s ({link:g} Gbit/s)" if capacity else "link capacity unknown"
     median = statistics.median(speeds)
-    return [Static(f"Migration speeds (MiB/s, oldest → newest), median {median:,.1f}; {scale}", classes="facts-title"),
-            Sparkline([*speeds, capacity] if capacity else speeds, classes="sparkline"),
+    data = [*speeds, capacity] if capacity else speeds
+    sparkline = TextSparkline(data, glyphs.spark, classes="sparkline") if glyphs.ascii else \
+        Sparkline(data, classes="sparkline")
+    return [Static(f"Migration speeds (MiB/s, oldest {glyphs.arrow} newest), median {median:,.1f}; {scale}",
+                   classes="facts-title"),
+            sparkline,
             Bars([("median", median, f"{median:,.1f} MiB/s"), ("link", capacity, f"{capacity:,.0f} MiB/s" if capacity else "?")],
                  scale=capacity, classes="bars")]
 
 
-def picture_for(step_id: str, facts: dict[str, Any]) -> list[Widget]:
+def picture_for(step_id: str, facts: dict[str, Any], glyphs: Glyphs = UNICODE) -> list[Widget]:
     if step_id == "sata":
-        return sata_picture(facts)
+        return sata_picture(facts, glyphs)
     if step_id == "ceph":
         cache = facts.get("rbd_cache") or {}
         return ceph_picture(facts, cache.get("rbd_cache_size"))
     if step_id == "migration":
-        return migration_picture(facts)
+        return migration_picture(facts, glyphs)
     return []

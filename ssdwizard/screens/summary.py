@@ -1,81 +1,155 @@
-"""The last screen: every step's status, the changes applied in this run, and the export."""
+"""The last screen: every step's status, the changes applied in this run, undo, and the export.
+
+The export field has the focus when the summary opens, and while it has it no letter is a
+command (see screens/base.py): a file name is typed, Enter writes it. The file is written by
+the app, in a worker; this screen only shows how it went.
+"""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Static
+from textual.widgets import Button, DataTable, Footer, Input, Static
 
-from ssdwizard.report import RENDERERS
-from ssdwizard.screens.widgets import mark, safe_text
+from ssdwizard.app import SUMMARY, WizardApp
+from ssdwizard.screens.base import WizardScreen, wizard_header
+from ssdwizard.screens.widgets import safe_text
 from ssdwizard.steps import STEPS
 
 
-class SummaryScreen(Screen[None]):
-    BINDINGS = [Binding("p,left", "back", "Back", id="back"), Binding("q", "app.quit", "Quit", id="quit")]
+class ExportInput(Input):
+    """The export file name. Esc leaves the field (to the buttons), as Tab does."""
+
+    BINDINGS = [Binding("escape", "leave", "Leave the field", id="leave-field")]
+
+    def action_leave(self) -> None:
+        self.screen.focus_next()
+
+
+class SummaryScreen(WizardScreen):
+    BINDINGS = [
+        Binding("p,left,escape", "back", "Back", id="back"),
+        Binding("u", "undo", "Undo last change", id="undo"),
+        Binding("q", "app.quit", "Quit", id="quit"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.position = SUMMARY
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield wizard_header(self.app)
         with VerticalScroll(id="step-body"):
             yield Static("Summary", classes="step-title")
             yield DataTable(id="summary-table", cursor_type="row", zebra_stripes=True)
-            yield Static(self._applied_text(), id="applied")
             with Vertical(id="export"):
-                yield Static("Export the report", classes="facts-title")
-                yield Input(placeholder="file name, e.g. /root/ssdwizard-report.md", id="export-path")
+                yield Static("Export the report: type a file name, Enter writes it (.json as JSON, else Markdown)",
+                             classes="facts-title")
+                yield ExportInput(placeholder="file name, e.g. /root/ssdwizard-report.md", id="export-path")
+                yield Static("", id="export-status")
                 with Horizontal(classes="actions"):
                     yield Button("Markdown", id="export-markdown")
                     yield Button("JSON", id="export-json")
+                    yield Button("Undo last change", id="undo", variant="warning")
                     yield Button("Back", id="back")
                     yield Button("Quit", id="quit", variant="primary")
-                yield Static("", id="export-status")
+            yield Static(id="applied")
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one("#summary-table", DataTable)
-        table.add_columns("#", "step", "status", "summary")
-        results = self.app.results  # type: ignore[attr-defined]
+        table.add_columns("#", "step", "status", "you", "summary")
+        self._show()
+        self.query_one("#export-path", Input).focus()
+
+    def _show(self) -> None:
+        """The table and the changes as they stand: after an undo every step is probed again."""
+        glyphs, app = self.glyphs, self.wizard
+        table = self.query_one("#summary-table", DataTable)
+        table.clear()
         for number, step in enumerate(STEPS, 1):
-            result = results.get(step.id)
-            table.add_row(str(number), step.title, mark(result.status) if result else "… probing",
-                          safe_text(result.summary if result else "", one_line=True))
+            result = app.results.get(step.id)
+            table.add_row(str(number), step.title, glyphs.mark(result.status) if result else f"{glyphs.ellipsis} probing",
+                          self._yours(step.id), safe_text(result.summary if result else "", one_line=True, glyphs=glyphs))
+        self.query_one("#applied", Static).update(self._applied_text())
+        self.query_one("#undo", Button).display = app.last_undoable() is not None
+        self.refresh_bindings()
+
+    def _yours(self, step_id: str) -> str:
+        """What you did with the step in this run."""
+        changes = [c for c in self.wizard.applied if c.step_id == step_id]
+        if changes and not all(c.undone for c in changes):
+            return "applied"
+        if changes:
+            return "undone"
+        return "skipped by you" if step_id in self.wizard.skipped else ""
 
     def _applied_text(self) -> Text:
-        applied = self.app.applied  # type: ignore[attr-defined]
-        if not applied:
+        app = self.wizard
+        if not app.applied:
             return Text("No changes were applied in this run.")
-        lines = ["Changes applied in this run:"]
-        for change in applied:
-            lines.append(f"  {change.step_id}: undo with `ssdwizard --undo {change.journal_id}`")
+        lines = ["Changes applied in this run (undo goes back from the last; u undoes it here):"]
+        for change in app.applied:
+            if change.undone:
+                lines.append(f"  {change.step_id}: undone")
+            else:
+                lines.append(f"  {change.step_id}: undo with `{app.undo_command(change.journal_id)}`")
             lines += [f"    - {line}" for line in change.lines]
-        return safe_text("\n".join(lines))
+        return safe_text("\n".join(lines), glyphs=self.glyphs)
+
+    def on_wizard_app_probe_completed(self, message: WizardApp.ProbeCompleted) -> None:
+        self._show()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self._export(None)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id in ("export-markdown", "export-json"):
-            self._export("markdown" if event.button.id == "export-markdown" else "json")
-        elif event.button.id == "back":
+        button = event.button.id
+        if button in ("export-markdown", "export-json"):
+            self._export("markdown" if button == "export-markdown" else "json")
+        elif button == "undo":
+            self.action_undo()
+        elif button == "back":
             self.action_back()
         else:
-            self.app.exit()
+            self.run_action("app.quit")
 
-    def _export(self, fmt: str) -> None:
-        status = self.query_one("#export-status", Static)
+    def _export(self, fmt: str | None) -> None:
         name = self.query_one("#export-path", Input).value.strip()
         if not name:
-            status.update("Type a file name first.")
+            self._status("Type a file name first.")
             return
-        text = RENDERERS[fmt](self.app.report())  # type: ignore[attr-defined]
-        try:
-            Path(name).expanduser().write_text(text, encoding="utf-8")
-        except OSError as exc:
-            status.update(f"Could not write {name}: {exc.strerror or exc}")
-            return
-        status.update(f"Wrote the {fmt} report to {name}.")
+        self._status(f"Writing {name}{self.glyphs.ellipsis}")
+        self.wizard.export_report(name, fmt)
+
+    def _status(self, text: str) -> None:
+        self.query_one("#export-status", Static).update(safe_text(text, glyphs=self.glyphs))
+
+    def on_wizard_app_export_finished(self, message: WizardApp.ExportFinished) -> None:
+        name = "JSON" if message.fmt == "json" else "Markdown"
+        if message.error is None:
+            self._status(f"Wrote the {name} report to {message.path}.")
+        else:
+            self._status(f"Could not write {message.path}: {message.error}")
+
+    def allows(self, action: str) -> bool | None:
+        if action == "undo":
+            return self.wizard.last_undoable() is not None and not self.wizard.applying
+        return True
+
+    def action_undo(self) -> None:
+        change = self.wizard.last_undoable()
+        if change is not None and self.wizard.start_undo():
+            self._status(f"Undoing the {change.step_id} change{self.glyphs.ellipsis}")
+
+    def on_wizard_app_undo_finished(self, message: WizardApp.UndoFinished) -> None:
+        if message.error is None:
+            self._status("Undone: " + ("; ".join(message.lines) or "nothing was left to put back") + ".")
+        else:
+            self._status(f"Not undone: {message.error}")
+        self._show()
 
     def action_back(self) -> None:
-        self.app.show_step(len(STEPS) - 1)  # type: ignore[attr-defined]
+        self.wizard.show_step(len(STEPS) - 1)

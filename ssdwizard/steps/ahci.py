@@ -15,10 +15,11 @@ from typing import Any
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers.dmesg import AhciController
 from ssdwizard.parsers.lshw import StorageController, parse_lshw_json
-from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status, StepResult
-from ssdwizard.steps.identity import ata_place, controller_driver, is_ata
-from ssdwizard.steps.inventory import Disk, probe_inventory
-from ssdwizard.steps.kernel_log import read_kernel_log
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Evidence, Finding, Status, StepResult
+from ssdwizard.machine.identity import ata_place, controller_driver, is_ata
+from ssdwizard.machine.inventory import Disk, probe_inventory
+from ssdwizard.machine.kernel_log import read_kernel_log
 
 ID = "ahci"
 TITLE = "AHCI mode"

@@ -37,8 +37,9 @@ from ssdwizard.data import load_table
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers import cephconf, cephdump, meminfo
 from ssdwizard.parsers.pveconf import Drive, StorageConfig, parse_storage_cfg, parse_vm_config
-from ssdwizard.steps.proxmox_gate import ceph_skip
-from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status, StepResult
+from ssdwizard.machine.proxmox import ceph_skip
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Evidence, Finding, Status, StepResult
 
 ID = "ceph"
 TITLE = "Ceph RBD cache"
@@ -52,8 +53,7 @@ LOCAL_VM_DIR = "/etc/pve/qemu-server"
 PID_DIR = "/var/run/qemu-server"
 MEMINFO = "/proc/meminfo"
 CONFIG_DUMP_ARGV = ("ceph", "config", "dump", "--format", "json")
-CHOICE = "ceph.values"
-CHOICES = ("defaults", "guide")
+CHOICE = "ceph.values"  # declared, with its values, in the step table (steps/__init__.py)
 
 #: The options DESIGN §3.2 reports, in its order.
 FACT_OPTIONS = ("rbd_cache", "rbd_cache_size", "rbd_cache_max_dirty", "rbd_cache_target_dirty",
@@ -597,9 +597,7 @@ def plan(result: StepResult, choices: Mapping[str, str]) -> Plan | None:
     inputs = result.inputs
     if result.status is Status.SKIP or not inputs:
         return None
-    choice = choices.get(CHOICE, "defaults")
-    if choice not in CHOICES:
-        raise ValueError(f"{CHOICE} must be one of {', '.join(CHOICES)}, got {choice!r}")
+    choice = chosen(choices, CHOICE)
     here = inputs["local_node"]
     table = options_table()
     effective = inputs["effective"]

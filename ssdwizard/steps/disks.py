@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from ssdwizard.knowledge import FirmwareWarning, firmware_warnings_for, libata_quirks_for, quirk_effects
-from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status, StepResult
-from ssdwizard.steps.identity import DiskIdentity, ata_place, disk_identities, is_ata
-from ssdwizard.steps.inventory import TRANSPORT_LABELS, Disk, focus_disks, probe_inventory
-from ssdwizard.steps.kernel_log import read_kernel_log
-from ssdwizard.steps.links import sata_link
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Evidence, Finding, Status, StepResult
+from ssdwizard.machine.identity import DiskIdentity, ata_place, disk_identities, is_ata
+from ssdwizard.machine.inventory import TRANSPORT_LABELS, Disk, focus_disks, probe_inventory
+from ssdwizard.machine.kernel_log import read_kernel_log
+from ssdwizard.machine.sata_link import sata_link
 
 ID = "disks"
 TITLE = "Disks"

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from ssdwizard.data import load_table
-from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status, StepResult
-from ssdwizard.steps.placement import PlacedMount, Placement, StackedDevice, probe_placement
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Evidence, Finding, Status, StepResult
+from ssdwizard.machine.placement import PlacedMount, Placement, StackedDevice, probe_placement
 
 ID = "filesystem"
 TITLE = "Filesystem"

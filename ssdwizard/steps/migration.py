@@ -31,9 +31,10 @@ from ssdwizard.parsers.pvetasks import (
     parse_index,
     parse_migration_log,
 )
-from ssdwizard.steps.proxmox_gate import is_pve_node, migration_empty_facts, migration_skip
-from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status, StepResult
-from ssdwizard.steps.netlink import (
+from ssdwizard.machine.proxmox import is_pve_node, migration_empty_facts, migration_skip
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Evidence, Finding, Status, StepResult
+from ssdwizard.machine.network import (
     HOSTS,
     IP_ADDR_ARGV,  # noqa: F401 - re-exported: the command this step runs (DESIGN §3.1)
     ClusterAddress,

@@ -23,9 +23,11 @@ from ssdwizard.parsers import ParseError
 from ssdwizard.parsers import fstab as fstab_parser
 from ssdwizard.parsers.fstab import Fstab, FstabEntry
 from ssdwizard.parsers.systemctl import IsEnabled, UnitFileState, parse_is_enabled
-from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status, StepResult
-from ssdwizard.steps.inventory import probe_inventory
-from ssdwizard.steps.placement import PlacedMount, Placement, lsblk_specs, probe_placement
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Evidence, Finding, Status, StepResult
+from ssdwizard.steps import chosen
+from ssdwizard.machine.inventory import probe_inventory
+from ssdwizard.machine.placement import PlacedMount, Placement, lsblk_specs, probe_placement
 
 ID = "mount"
 TITLE = "Mount options"
@@ -410,9 +412,7 @@ def probe(ctx: ProbeContext) -> StepResult:
 # --- The apply action: the fstab edit, planned from the probe's inputs alone -------------------
 
 CHOICE_DISCARD = "mount.discard"
-CHOICE_COMMIT = "mount.commit"
-#: The admin's choices and their values, the default first.
-CHOICES = {CHOICE_DISCARD: ("timer", "keep"), CHOICE_COMMIT: ("remove", "keep")}
+CHOICE_COMMIT = "mount.commit"  # both declared, with their values, in the step table (steps/__init__.py)
 VALIDATE = ("findmnt", "--verify", "--tab-file", FILE_PLACEHOLDER)
 # The filesystems whose lines the plan edits. An ESP's vfat, swap, bind mounts, tmpfs, network
 # and "auto" lines keep their options: the guide's advice is about these, and an option that a
@@ -452,13 +452,6 @@ class _LineEdit:
     def remount_helps(self) -> bool:
         """Whether a remount applies anything: not when XFS's ignored discard is all that changed."""
         return any(not (self.xfs_discard and word.startswith("drop discard")) for word in self.words)
-
-
-def _choice(choices: Mapping[str, str], key: str) -> str:
-    value = choices.get(key, CHOICES[key][0])
-    if value not in CHOICES[key]:
-        raise ValueError(f"choice {key}={value!r}: expected one of {', '.join(CHOICES[key])}")
-    return value
 
 
 def _kernel_version(release: str | None) -> tuple[int, int] | None:
@@ -526,7 +519,7 @@ def plan(result: StepResult, choices: Mapping[str, str]) -> Plan | None:
     """The fstab edit for the focus disks' lines: noatime, discard left to the weekly timer
     (choice ``mount.discard``: ``timer``/``keep``), commit= above the default removed (choice
     ``mount.commit``: ``remove``/``keep``). Pure: it reads only ``result.inputs``."""
-    discard, commit = _choice(choices, CHOICE_DISCARD), _choice(choices, CHOICE_COMMIT)
+    discard, commit = chosen(choices, CHOICE_DISCARD), chosen(choices, CHOICE_COMMIT)
     inputs = result.inputs
     text = inputs.get("fstab_text")
     if text is None or not inputs.get("fstab_lines"):

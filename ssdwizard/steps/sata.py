@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status, StepResult
-from ssdwizard.steps.identity import DiskIdentity, disk_identities, is_ata
-from ssdwizard.steps.inventory import Disk, focus_disks, probe_inventory
-from ssdwizard.steps.kernel_log import read_kernel_log
-from ssdwizard.steps.links import LinkSpeed, sata_link
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Evidence, Finding, Status, StepResult
+from ssdwizard.machine.identity import DiskIdentity, disk_identities, is_ata
+from ssdwizard.machine.inventory import Disk, focus_disks, probe_inventory
+from ssdwizard.machine.kernel_log import read_kernel_log
+from ssdwizard.machine.sata_link import LinkSpeed, sata_link
 
 ID = "sata"
 TITLE = "SATA link speed"

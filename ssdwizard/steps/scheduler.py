@@ -17,8 +17,9 @@ from ssdwizard.apply.plan import FILE_PLACEHOLDER, FileEdit, Plan, SysfsWrite
 from ssdwizard.data import load_table
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers.sysfs import SchedulerChoice, parse_scheduler
-from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status, StepResult
-from ssdwizard.steps.inventory import SYS_BLOCK, TRANSPORT_LABELS, Disk, focus_disks
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Evidence, Finding, Status, StepResult
+from ssdwizard.machine.inventory import SYS_BLOCK, TRANSPORT_LABELS, Disk, focus_disks
 
 ID = "scheduler"
 TITLE = "I/O scheduler"

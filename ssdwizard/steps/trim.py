@@ -19,10 +19,11 @@ from ssdwizard.parsers import ParseError
 from ssdwizard.parsers.lsblk import BlockDevice
 from ssdwizard.parsers.sysfs import parse_int
 from ssdwizard.parsers.systemctl import IsEnabled, UnitFileState, parse_is_enabled
-from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status, StepResult
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Evidence, Finding, Status, StepResult
 from ssdwizard.steps.disks import kernel_quirks
-from ssdwizard.steps.identity import DiskIdentity, disk_identities
-from ssdwizard.steps.inventory import LSBLK_ARGV, SYS_BLOCK, Disk, focus_disks
+from ssdwizard.machine.identity import DiskIdentity, disk_identities
+from ssdwizard.machine.inventory import LSBLK_ARGV, SYS_BLOCK, Disk, focus_disks
 
 ID = "trim"
 TITLE = "TRIM"

@@ -11,7 +11,7 @@ from ssdwizard.screens.step import StepScreen
 from ssdwizard.screens.summary import SummaryScreen
 from ssdwizard.screens.welcome import WelcomeScreen
 from ssdwizard.steps import STEPS
-from ssdwizard.steps.base import Status, Step
+from ssdwizard.model import Status, Step
 
 
 async def test_walk_the_whole_wizard_from_welcome_to_summary():

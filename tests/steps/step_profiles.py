@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ssdwizard.steps.base import ProbeContext
+from ssdwizard.machine.context import ProbeContext
 from ssdwizard.system import ProfileSystem
 from conftest import FIXTURES
 

@@ -8,7 +8,8 @@ import shutil
 from conftest import FIXTURES
 from ssdwizard.data import PROFILES_DIR
 from ssdwizard.steps import ahci, sata
-from ssdwizard.steps.base import ProbeContext, Status
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Status
 from ssdwizard.system import ProfileSystem
 
 

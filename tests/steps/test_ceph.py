@@ -21,7 +21,8 @@ from ssdwizard.data import PROFILES_DIR
 from ssdwizard.parsers import cephconf
 from ssdwizard.runner import run_step
 from ssdwizard.steps import ceph
-from ssdwizard.steps.base import ProbeContext, Status, Step
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Status, Step
 from ssdwizard.system import ProfileSystem
 
 MIB = 1024 * 1024

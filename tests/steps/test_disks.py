@@ -8,8 +8,9 @@ import shutil
 from conftest import FIXTURES
 from ssdwizard.data import PROFILES_DIR
 from ssdwizard.steps import disks
-from ssdwizard.steps.base import ProbeContext, Status
-from ssdwizard.steps.inventory import focus_disks
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Status
+from ssdwizard.machine.inventory import focus_disks
 from ssdwizard.system import ProfileSystem
 
 

@@ -9,8 +9,9 @@ from step_profiles import LOOP, context, loop_profile
 from conftest import FIXTURES
 from ssdwizard.data import PROFILES_DIR
 from ssdwizard.steps import filesystem
-from ssdwizard.steps.base import ProbeContext, Status
-from ssdwizard.steps.placement import probe_placement
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Status
+from ssdwizard.machine.placement import probe_placement
 from ssdwizard.system import ProfileSystem
 
 

@@ -13,7 +13,8 @@ from ssdwizard.data import PROFILES_DIR
 from ssdwizard.parsers import datacenter
 from ssdwizard.runner import run_step
 from ssdwizard.steps import migration
-from ssdwizard.steps.base import ProbeContext, Status, Step
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Status, Step
 from ssdwizard.system import ProfileSystem
 
 PVE = PROFILES_DIR / "pve-ceph-node"

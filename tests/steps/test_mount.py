@@ -9,7 +9,8 @@ from step_profiles import LOOP, context, loop_profile
 from conftest import FIXTURES
 from ssdwizard.data import PROFILES_DIR
 from ssdwizard.steps import mount
-from ssdwizard.steps.base import ProbeContext, Status
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Status
 from ssdwizard.system import ProfileSystem
 
 

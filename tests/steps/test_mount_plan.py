@@ -17,7 +17,8 @@ from ssdwizard.apply.plan import FILE_PLACEHOLDER, FileEdit, Plan
 from ssdwizard.data import PROFILES_DIR
 from ssdwizard.parsers import fstab as fstab_parser
 from ssdwizard.steps import mount
-from ssdwizard.steps.base import ProbeContext, Status
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Status
 from ssdwizard.system import ProfileSystem
 
 LOOP_FSTAB = (LOOP / "fstab").read_text()

@@ -7,7 +7,8 @@ import pytest
 from conftest import FIXTURES
 from ssdwizard.data import PROFILES_DIR
 from ssdwizard.steps import scheduler
-from ssdwizard.steps.base import ProbeContext, Status
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Status
 from ssdwizard.system import ProfileSystem
 
 SAMPLES = FIXTURES / "scheduler"

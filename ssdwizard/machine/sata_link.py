@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ssdwizard.parsers.sysfs import parse_link_speed
-from ssdwizard.steps.base import Evidence, ProbeContext
-from ssdwizard.steps.identity import DiskIdentity, ata_place, is_ata
-from ssdwizard.steps.inventory import Disk
-from ssdwizard.steps.kernel_log import read_kernel_log
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Evidence
+from ssdwizard.machine.identity import DiskIdentity, ata_place, is_ata
+from ssdwizard.machine.inventory import Disk
+from ssdwizard.machine.kernel_log import read_kernel_log
 
 @dataclass(frozen=True)
 class LinkSpeed:

@@ -18,8 +18,9 @@ from ssdwizard.parsers import ParseError
 from ssdwizard.parsers import mountinfo as mountinfo_parser
 from ssdwizard.parsers.lsblk import BlockDevice
 from ssdwizard.parsers.mountinfo import Mount, Mountinfo
-from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status
-from ssdwizard.steps.inventory import SYS_BLOCK, Disk, focus_disks
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Evidence, Finding, Status
+from ssdwizard.machine.inventory import SYS_BLOCK, Disk, focus_disks
 
 MOUNTINFO = "/proc/self/mountinfo"
 PROC_SWAPS = "/proc/swaps"

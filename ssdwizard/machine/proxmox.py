@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status, StepResult
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Evidence, Finding, Status, StepResult
 
 PVE_DIR = "/etc/pve"
 

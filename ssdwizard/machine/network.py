@@ -24,7 +24,8 @@ from ssdwizard.parsers.network import (
     parse_ip_addr,
     parse_speed,
 )
-from ssdwizard.steps.base import Evidence, ProbeContext
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Evidence
 
 #: The canonical argv (DESIGN §3.1 command table).
 IP_ADDR_ARGV = ("ip", "-json", "addr")

@@ -16,8 +16,9 @@ from ssdwizard.parsers import ParseError
 from ssdwizard.parsers.hdparm import HdparmInfo, HdparmUnavailable, parse_hdparm
 from ssdwizard.parsers.nvme import NvmeIdCtrl, parse_nvme_id_ctrl
 from ssdwizard.parsers.smartctl import SmartctlReport, parse_smartctl_json
-from ssdwizard.steps.base import Evidence, ProbeContext
-from ssdwizard.steps.inventory import Disk
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Evidence
+from ssdwizard.machine.inventory import Disk
 
 _ATA_PORT = re.compile(r"^ata(\d+)$")
 _PCI_ADDRESS = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers.dmesg import DmesgLog, DmesgUnavailable, parse_dmesg
-from ssdwizard.steps.base import ProbeContext
+from ssdwizard.machine.context import ProbeContext
 
 DMESG_ARGV = ("dmesg",)
 SOURCE = "dmesg"

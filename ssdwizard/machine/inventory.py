@@ -17,7 +17,8 @@ from ssdwizard.data import load_table
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers.lsblk import BlockDevice, parse_lsblk_json
 from ssdwizard.parsers.sysfs import SchedulerChoice, parse_flag, parse_int, parse_scheduler
-from ssdwizard.steps.base import Evidence, Finding, ProbeContext, Status
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.model import Evidence, Finding, Status
 
 LSBLK_ARGV = ("lsblk", "--json", "--bytes", "--output-all")
 SYS_BLOCK = "/sys/block"

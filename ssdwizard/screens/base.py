@@ -1,0 +1,65 @@
+"""What every wizard screen shares: the header, the glyphs, and keys that stay off while typing.
+
+A letter typed into a text field must never run a command: typing "/tmp/pay.md" into the
+summary's export field once went back (p), opened Apply (a) and confirmed it (y). Textual hands
+printable keys to a focused Input first, but a priority binding or a field that lost focus does
+not care; so every screen's own actions are disabled while a text field has the focus (the
+footer shows them gone). Esc and Tab leave the field.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual.screen import Screen
+from textual.widgets import Header, Input
+
+from ssdwizard.screens.glyphs import Glyphs
+
+if TYPE_CHECKING:
+    from ssdwizard.app import WizardApp
+
+
+def typing_in_field(screen: Screen) -> bool:
+    """Whether a text field has the focus on ``screen``."""
+    return isinstance(screen.focused, Input)
+
+
+def wizard_header(app: object) -> Header:
+    """The header: title and the machine's name; on a console without the ⭘ icon."""
+    glyphs: Glyphs = cast("WizardApp", app).glyphs
+    return Header(icon="*" if glyphs.ascii else "⭘")
+
+
+class WizardScreen(Screen[None]):
+    """A wizard screen: ``glyphs`` for what it draws, its keys off while a text field has the focus."""
+
+    #: Actions that stay on while typing (none of them is bound to a printable key).
+    WHILE_TYPING: frozenset[str] = frozenset()
+
+    @property
+    def wizard(self) -> WizardApp:
+        return cast("WizardApp", self.app)
+
+    @property
+    def glyphs(self) -> Glyphs:
+        return self.wizard.glyphs
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if typing_in_field(self) and action not in self.WHILE_TYPING:
+            return False
+        return self.allows(action)
+
+    def allows(self, action: str) -> bool | None:
+        """Whether ``action`` applies here right now (True), is hidden (False) or shown disabled (None)."""
+        return True
+
+    def before_leave(self) -> None:
+        """Called before the wizard goes to another screen (the disk choice keeps its choice)."""
+
+    def on_descendant_focus(self) -> None:
+        # The footer shows the keys that work: they change when a text field gains or loses focus.
+        self.refresh_bindings()
+
+    def on_descendant_blur(self) -> None:
+        self.refresh_bindings()
