@@ -82,10 +82,11 @@ def run_iops(system: System, disk: str, fmt: str, out: TextIO, err: TextIO,
 
 def run_trim_test(system: System, mount_point: str, yes: bool, fmt: str, out: TextIO, err: TextIO) -> int:
     from ssdwizard.cli import _wants_unicode
-    from ssdwizard.report import RENDERERS, Machine, Report, render_text
+    from ssdwizard.report import RENDERERS, Report, render_text
     from ssdwizard.runner import run_step
     from ssdwizard.steps import STEPS
     from ssdwizard.machine.context import ProbeContext
+    from ssdwizard.machine.host import report_header
     from ssdwizard.trimtest import TrimTestRefused, plan_trim_test, rzat_of, with_trim_test
     from ssdwizard.trimtest import run_trim_test as run_test
 
@@ -103,8 +104,7 @@ def run_trim_test(system: System, mount_point: str, yes: bool, fmt: str, out: Te
     try:
         step = next(s for s in STEPS if s.id == "trim")
         result = run_step(step, ctx)
-        machine = Machine(ctx.read_value("/proc/sys/kernel/hostname"), ctx.read_value("/proc/sys/kernel/osrelease"),
-                          system.profile_name)
+        machine = report_header(ctx)
     finally:
         ctx.close()
     outcome = run_test(system, plan, rzat_of(result, plan.disks), on_progress=_PhasePrinter(err, "trim test"))

@@ -17,7 +17,7 @@ from ssdwizard import __version__
 from ssdwizard.data import DEFAULT_DEMO, demo_profiles
 from ssdwizard.report import RENDERERS, Machine, Report, exit_code, render_text
 from ssdwizard.runner import run_steps
-from ssdwizard.steps import STEP_IDS, STEPS
+from ssdwizard.steps import CHOICES, STEP_IDS, STEPS
 from ssdwizard.machine.context import DEFAULT_JOBS, ProbeContext
 from ssdwizard.machine.inventory import unknown_chosen_disks
 from ssdwizard.system.base import ProfileError, System
@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     change.add_argument("--yes", action="store_true",
                         help="with --apply: make the changes without asking; with --trim-test: run it")
     change.add_argument("--choose", metavar="KEY=VALUE", action="append", default=[],
-                        help="a choice for a plan, e.g. mount.discard=keep, ceph.values=guide")
+                        help="a choice for a plan (the default first): "
+                             + "; ".join(c.describe() for c in CHOICES.values()).replace("%", "%%"))
     change.add_argument("--undo", metavar="ID", nargs="?", const="", default=None,
                         help="undo the last apply (or the journal entry ID)")
     active = parser.add_argument_group("active tests (opt-in, on this machine, as root)")
@@ -148,11 +149,9 @@ def _open_system(args: argparse.Namespace) -> System:
 
 
 def _machine(ctx: ProbeContext) -> Machine:
-    return Machine(
-        hostname=ctx.read_value("/proc/sys/kernel/hostname"),
-        kernel=ctx.read_value("/proc/sys/kernel/osrelease"),
-        profile=ctx.system.profile_name,
-    )
+    from ssdwizard.machine.host import report_header
+
+    return report_header(ctx)
 
 
 def _wants_unicode(stream: TextIO) -> bool:
@@ -184,13 +183,23 @@ def _record(system: RecordingSystem, ctx: ProbeContext, directory: str, out: Tex
               "It holds serial numbers and hostnames: look through it before you attach it to a bug report.\n")
 
 
+def _choices_text() -> str:
+    return "; ".join(choice.describe() for choice in CHOICES.values())
+
+
 def _choices(pairs: list[str]) -> dict[str, str]:
+    """``--choose`` checked against the steps' declared choices, before anything is probed: a
+    misspelt key or value would otherwise plan with the default and say "nothing to change"."""
     choices = {}
     for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise UsageError(f"--choose wants KEY=VALUE, got {pair!r}")
-        choices[key.strip()] = value.strip()
+        key, sep, value = (part.strip() for part in pair.partition("="))
+        if not sep or not key or not value:
+            raise UsageError(f"--choose wants KEY=VALUE, got {pair!r} (choices: {_choices_text()})")
+        if key not in CHOICES:
+            raise UsageError(f"--choose {key}: no such choice (choices: {_choices_text()})")
+        if not CHOICES[key].allows(value):
+            raise UsageError(f"--choose {key}={value}: {value!r} is not a value of {key} (choices: {_choices_text()})")
+        choices[key] = value
     return choices
 
 

@@ -22,12 +22,12 @@ from typing import Any, Callable
 
 from ssdwizard.apply.journal import Journal, JournalEntry, JournalError, PreparedFile, check_from, like_from
 from ssdwizard.apply.plan import FILE_PLACEHOLDER, Change, CommandRun, FileEdit, Plan, SysfsWrite
+from ssdwizard.machine.proxmox import PVE_DIR
 from ssdwizard.apply.targets import Where, current_text, read_check, target_key, value_holds, where
 from ssdwizard.system.base import CommandResult, System
-from ssdwizard.system.writer import ConcurrentEdit, LockedError, PMXCFS_MAX_FILE_BYTES, SANDBOX_TAG, SANDBOX_UNITS, STATE_DIR, Writer
+from ssdwizard.system.writer import ConcurrentEdit, LockedError, PMXCFS_MAX_FILE_BYTES, SANDBOX_TAG, SANDBOX_UNITS, Writer
 
 LOCK_FILE = "apply.lock"
-PVE_DIR = "/etc/pve"
 
 
 class ApplyRefused(Exception):

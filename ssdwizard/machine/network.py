@@ -32,7 +32,6 @@ IP_ADDR_ARGV = ("ip", "-json", "addr")
 COROSYNC_CONF = "/etc/pve/corosync.conf"
 HOSTS = "/etc/hosts"
 INTERFACES = "/etc/network/interfaces"
-HOSTNAME_FILES = ("/proc/sys/kernel/hostname", "/etc/hostname")
 SYS_NET = "/sys/class/net"
 
 _IP_ADDR = " ".join(IP_ADDR_ARGV)
@@ -97,11 +96,10 @@ def read_network(ctx: ProbeContext) -> NetView:
 
 
 def hostname(ctx: ProbeContext) -> str | None:
-    for path in HOSTNAME_FILES:
-        value = ctx.read_value(path)
-        if value:
-            return value.split(".")[0]
-    return None
+    """The node's short name (kept here for the migration step; the one reader is machine.host)."""
+    from ssdwizard.machine.host import short_hostname
+
+    return short_hostname(ctx)
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,31 @@ from ssdwizard.machine.context import ProbeContext
 from ssdwizard.model import Evidence, Finding, Status, StepResult
 
 PVE_DIR = "/etc/pve"
+NODES_DIR = f"{PVE_DIR}/nodes"
+STORAGE_CFG = f"{PVE_DIR}/storage.cfg"
+LOCAL_VM_DIR = f"{PVE_DIR}/qemu-server"
 
 
 def is_pve_node(ctx: ProbeContext) -> bool:
-    """pmxcfs is mounted on /etc/pve and never empty on a node; a missing or empty /etc/pve
-    (also: pve-cluster not running) is not one."""
-    return bool(ctx.listdir(PVE_DIR))
+    """The one test of "is this a Proxmox VE node": pmxcfs, mounted on /etc/pve, always holds
+    nodes/ and storage.cfg (the installer writes the latter). A missing or empty /etc/pve
+    (pve-cluster not running) or a bare one left behind by a removed package is not a node."""
+    return bool(ctx.listdir(NODES_DIR)) or ctx.read_text(STORAGE_CFG) is not None
+
+
+def local_node(ctx: ProbeContext) -> str | None:
+    """This node's name as pmxcfs knows it: /etc/pve/local → nodes/NAME, else the short host name."""
+    import re
+
+    from ssdwizard.machine.host import short_hostname
+
+    for link in (f"{PVE_DIR}/local", LOCAL_VM_DIR):
+        target = ctx.readlink(link)
+        if target:
+            match = re.search(r"nodes/([^/]+)", target)
+            if match:
+                return match.group(1)
+    return short_hostname(ctx)
 
 
 def ceph_skip(reason: str) -> StepResult:

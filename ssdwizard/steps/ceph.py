@@ -37,19 +37,16 @@ from ssdwizard.data import load_table
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers import cephconf, cephdump, meminfo
 from ssdwizard.parsers.pveconf import Drive, StorageConfig, parse_storage_cfg, parse_vm_config
-from ssdwizard.machine.proxmox import ceph_skip
+from ssdwizard.machine.proxmox import LOCAL_VM_DIR, NODES_DIR, STORAGE_CFG, ceph_skip, is_pve_node, local_node
 from ssdwizard.machine.context import ProbeContext
 from ssdwizard.model import Evidence, Finding, Status, StepResult
+from ssdwizard.steps import chosen
 
 ID = "ceph"
 TITLE = "Ceph RBD cache"
 
-PVE_DIR = "/etc/pve"
 PVE_CEPH_CONF = "/etc/pve/ceph.conf"
 ETC_CEPH_CONF = "/etc/ceph/ceph.conf"
-STORAGE_CFG = "/etc/pve/storage.cfg"
-NODES_DIR = "/etc/pve/nodes"
-LOCAL_VM_DIR = "/etc/pve/qemu-server"
 PID_DIR = "/var/run/qemu-server"
 MEMINFO = "/proc/meminfo"
 CONFIG_DUMP_ARGV = ("ceph", "config", "dump", "--format", "json")
@@ -158,27 +155,6 @@ class Vm:
     disks: tuple[RbdDisk, ...]
     skipped: tuple[str, ...]     # "scsi1 on krbd storage ceph-krbd" …
     running: bool | None         # None: on another node, not knowable from here
-
-
-def _is_pve(ctx: ProbeContext) -> bool:
-    """pmxcfs always holds nodes/ and storage.cfg (the installer writes the latter); a bare
-    /etc/pve directory left behind by a removed package does not make a node."""
-    return bool(ctx.listdir(NODES_DIR)) or ctx.read_text(STORAGE_CFG) is not None
-
-
-def local_node(ctx: ProbeContext) -> str | None:
-    """This node's name as pmxcfs knows it: /etc/pve/local → nodes/NAME, else the hostname."""
-    for link in (f"{PVE_DIR}/local", LOCAL_VM_DIR):
-        target = ctx.readlink(link)
-        if target:
-            match = re.search(r"nodes/([^/]+)", target)
-            if match:
-                return match.group(1)
-    for path in ("/proc/sys/kernel/hostname", "/etc/hostname"):
-        name = ctx.read_value(path)
-        if name:
-            return name.split(".")[0]
-    return None
 
 
 def _config_file(ctx: ProbeContext) -> tuple[str | None, str | None, str | None]:
@@ -471,7 +447,7 @@ _skip = ceph_skip
 
 
 def probe(ctx: ProbeContext) -> StepResult:
-    if not _is_pve(ctx):
+    if not is_pve_node(ctx):
         return _skip("Not a Proxmox VE node (no /etc/pve): the VMs' rbd cache is configured there.")
     path, real, text = _config_file(ctx)
     storage_text = ctx.read_text(STORAGE_CFG)
@@ -520,7 +496,10 @@ def probe(ctx: ProbeContext) -> StepResult:
     facts = {
         "config_path": real or path,
         "rbd_cache": {name: values[name].value for name in FACT_OPTIONS},
-        "vms": [{"vmid": vm.vmid, "rbd_disks": len(vm.disks), "cache_modes": [d.mode for d in vm.disks]}
+        # rbd_cache_on: the step's own decision per disk (cache_modes' order), so a picture or a
+        # script need not repeat the mode table, and agrees with it on a mode it does not know.
+        "vms": [{"vmid": vm.vmid, "rbd_disks": len(vm.disks), "cache_modes": [d.mode for d in vm.disks],
+                 "rbd_cache_on": [d.cache_on for d in vm.disks]}
                 for vm in rbd_vms],
         "virtual_disks": len(disks),
         "ram_reserved_bytes": reserved(disks, size),

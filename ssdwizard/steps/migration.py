@@ -52,7 +52,6 @@ from ssdwizard.machine.network import (
 ID = "migration"
 TITLE = "Live migration"
 
-PVE_DIR = "/etc/pve"
 DATACENTER_CFG = "/etc/pve/datacenter.cfg"
 TASK_INDEXES = (f"{TASK_DIR}/index", f"{TASK_DIR}/index.1")
 TASK_ACTIVE = f"{TASK_DIR}/active"
