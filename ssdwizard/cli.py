@@ -217,15 +217,27 @@ def _apply_steps(value: str):
 
 def _refuse_bundled_demo(args: argparse.Namespace) -> None:
     """A demo profile ships inside the package: applying would change the package itself."""
-    if args.demo:
+    from ssdwizard.data import PROFILES_DIR
+
+    # --machine pointing into the package is the same demo by another name.
+    bundled = bool(args.machine) and Path(args.machine).resolve().is_relative_to(PROFILES_DIR.resolve())
+    if args.demo or bundled:
         raise UsageError("changes are not made to a bundled demo: copy it and use --machine DIR "
                          "(ssdwizard --demo list shows them; they live in ssdwizard/data/profiles/)")
 
 
-def _run_wizard(args: argparse.Namespace, chosen: tuple[str, ...] | None, choices: dict[str, str]) -> int:
-    """The Textual wizard, imported only now: headless runs never load Textual."""
+def _run_wizard(args: argparse.Namespace, chosen: tuple[str, ...] | None, choices: dict[str, str],
+                out: TextIO) -> int:
+    """The Textual wizard, imported only now: headless runs never load Textual. When it closes,
+    what it changed is printed to the normal terminal, each change with its undo command."""
     if args.steps or args.output or args.format != "text":
         raise UsageError("--steps, --output and --format are for --headless runs")
+    # In a pipe or with output to a file the wizard would write escape codes there and wait for
+    # keys nobody sees: say so instead (Textual draws on stderr and reads stdin).
+    for name, stream in (("standard output", out), ("standard input", sys.stdin), ("standard error", sys.stderr)):
+        if not (hasattr(stream, "isatty") and stream.isatty()):
+            raise CannotRun(f"the wizard needs a terminal, and {name} is not one (a pipe or a file); "
+                            "for a report use: ssdwizard --headless --report")
     if args.demo:
         # A bundled demo ships inside the package: the wizard works on a temporary copy, so
         # that Apply and Undo can be tried without changing the package.
@@ -238,7 +250,14 @@ def _run_wizard(args: argparse.Namespace, chosen: tuple[str, ...] | None, choice
     system = _open_system(args)
     from ssdwizard.app import WizardApp
 
-    WizardApp(system, chosen_disks=chosen, choices=choices).run()
+    app = WizardApp(system, chosen_disks=chosen, choices=choices)
+    app.run()
+    summary = app.exit_summary()
+    if not _wants_unicode(out):
+        from ssdwizard.screens.glyphs import fold
+
+        summary = fold(summary)
+    out.write(summary)
     return 0
 
 
@@ -257,8 +276,7 @@ def run(argv: list[str] | None, out: TextIO, err: TextIO) -> int:
     if args.apply and args.undo is not None:
         raise UsageError("--apply and --undo do not go together")
     if args.undo is not None:
-        if args.demo:
-            _refuse_bundled_demo(args)
+        _refuse_bundled_demo(args)
         from ssdwizard.apply.headless import run_undo  # the apply layer loads only when used
 
         # Refusals quote the machine's files: escapes in them are shown, not sent.
@@ -270,7 +288,7 @@ def run(argv: list[str] | None, out: TextIO, err: TextIO) -> int:
     else:
         steps = _chosen_steps(args.steps)
         if not args.headless and not args.record:
-            return _run_wizard(args, chosen, choices)
+            return _run_wizard(args, chosen, choices, out)
     system = _open_system(args)
     ctx = ProbeContext(system, chosen_disks=chosen, jobs=args.jobs)
     try:

@@ -82,9 +82,11 @@ _MACHINE_STATE_DIR = Path("/var/lib/ssdwizard")
 
 
 def _machine_state() -> list[tuple[str, int]] | None:
+    """This machine's journal and the bundled demos (which no run may change either)."""
+    found = [(str(p), p.lstat().st_mtime_ns) for p in sorted(PROFILES_DIR.rglob("*"))]
     if not _MACHINE_STATE_DIR.exists():
-        return None
-    found = [(str(_MACHINE_STATE_DIR), _MACHINE_STATE_DIR.lstat().st_mtime_ns)]
+        return found
+    found.append((str(_MACHINE_STATE_DIR), _MACHINE_STATE_DIR.lstat().st_mtime_ns))
     found += sorted((str(p), p.lstat().st_mtime_ns) for p in _MACHINE_STATE_DIR.rglob("*"))
     return found
 
@@ -96,7 +98,8 @@ def pytest_sessionstart(session):
 def pytest_sessionfinish(session, exitstatus):
     if session.config.stash.get(_STATE_KEY, None) != _machine_state():
         session.config.get_terminal_writer().line(
-            f"FAILED: the tests changed this machine's {_MACHINE_STATE_DIR} (a test applied without a tmp state_dir)",
+            f"FAILED: the tests changed this machine's {_MACHINE_STATE_DIR} or a bundled demo in {PROFILES_DIR} "
+            "(a test applied without a tmp state_dir, or into a demo)",
             red=True)
         session.exitstatus = 1
 

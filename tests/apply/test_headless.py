@@ -72,6 +72,17 @@ def test_apply_usage_errors(capsys, argv, message):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv", [["--undo"], ["--apply", "scheduler", "--yes"]], ids=["undo", "apply"])
+def test_a_bundled_demo_named_by_its_path_is_not_changed_either(capsys, argv):
+    from ssdwizard.data import PROFILES_DIR
+
+    demo = PROFILES_DIR / "vm-virtio"
+    before = sorted(p.relative_to(demo) for p in demo.rglob("*"))
+    assert main([*argv, "--machine", str(demo)]) == 3
+    assert "changes are not made to a bundled demo" in capsys.readouterr().err
+    assert sorted(p.relative_to(demo) for p in demo.rglob("*")) == before  # not even a lock file
+
+
 def test_a_bundled_demo_can_still_be_checked(capsys):
     assert main(["--apply", "scheduler", "--demo", "vm-virtio"]) == 1
     assert "Nothing was changed" in capsys.readouterr().out
