@@ -1,4 +1,7 @@
-"""The headless path as a separate process: no Textual, and record-then-replay of this machine."""
+"""The headless path as a separate process: the JSON contract, and record-then-replay of this machine.
+
+That a headless run never loads Textual or Rich is checked in test_import_contract.py.
+"""
 
 from __future__ import annotations
 
@@ -8,25 +11,6 @@ import subprocess
 import sys
 
 from schema import validate_report
-
-PROBE_MODULES = """
-import sys
-from ssdwizard.cli import main
-code = main(sys.argv[1:])
-loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))
-print('LOADED', loaded, file=sys.stderr)
-"""
-
-
-def run_headless(*argv: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", PROBE_MODULES, *argv], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})})
-
-
-def test_a_headless_report_never_imports_textual_or_rich():
-    for argv in (["--headless", "--report", "--demo"], ["--headless", "--report"], ["--headless", "--format", "json"]):
-        done = run_headless(*argv)
-        assert "LOADED []" in done.stderr, (argv, done.stderr)
 
 
 def test_demo_json_report_validates_against_the_contract():
