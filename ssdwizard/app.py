@@ -83,7 +83,7 @@ class WizardApp(App[None]):
     COMMANDS = App.COMMANDS | {_step_commands}
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", show=False, id="force-quit"),
-        Binding("f1", "help", "Help", id="help"),
+        Binding("f1", "help", "Help", key_display="F1", id="help"),
         Binding("question_mark", "help", "Help", show=False, id="help-question-mark"),
         Binding("l", "step_list", "Steps", id="step-list"),
     ]
@@ -236,9 +236,9 @@ class WizardApp(App[None]):
         self._read_machine()
         self.probe_all()
 
-    def probe_all(self, steps: tuple[Step, ...] = STEPS) -> None:
-        """(Re)start the probes of these steps, each in its own worker."""
-        for step in steps:
+    def probe_all(self, steps: tuple[Step, ...] | None = None) -> None:
+        """(Re)start the probes of these steps (all by default), each in its own worker."""
+        for step in STEPS if steps is None else steps:
             self.results.pop(step.id, None)
             self._run_probe(step, self._probe_context)
 

@@ -89,21 +89,25 @@ class Choice:
     key: str
     #: One line: what each value does.
     meaning: str
-    #: The values it may take; empty for free text that the planner checks (a network's CIDR).
+    #: The values it may take, the default first; empty for free text that the planner checks.
     values: tuple[str, ...] = ()
     #: The value when the admin chooses none; empty where the step works it out from the machine.
     default: str = ""
+    #: What a free-text value is, in a few words ("a CIDR").
+    form: str = ""
 
     def __post_init__(self) -> None:
         if self.values and self.default not in self.values:
             raise ValueError(f"choice {self.key}: default {self.default!r} is not one of {self.values}")
+        if not self.values and not self.form:
+            raise ValueError(f"choice {self.key}: a free-text choice says its form")
 
     def allows(self, value: str) -> bool:
         return not self.values or value in self.values
 
     def describe(self) -> str:
-        """``mount.discard: timer, keep`` (the default first), or ``KEY: free text`` in words."""
-        return f"{self.key}: {', '.join(self.values) if self.values else self.meaning}"
+        """``mount.discard: timer, keep`` (the default first), or ``migration.network: a CIDR``."""
+        return f"{self.key}: {', '.join(self.values) if self.values else self.form}"
 
 
 @dataclass(frozen=True)
@@ -116,3 +120,8 @@ class Step:
     probe: Probe
     plan: Planner | None = None
     choices: tuple[Choice, ...] = ()
+    #: Decides before the probe (and its imports) whether the step applies here: a reason to
+    #: skip, or None. The step table wraps the probe with it (steps/__init__.py).
+    gate: Callable[["ProbeContext"], "str | None"] | None = None
+    #: The facts a skipped step reports: the keys of its facts (DESIGN §3.2), all empty.
+    skip_facts: Mapping[str, Any] = field(default_factory=dict)

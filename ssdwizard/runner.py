@@ -9,6 +9,9 @@ from ssdwizard.machine.context import ProbeContext
 from ssdwizard.model import Evidence, Finding, Status, Step, StepResult
 from ssdwizard.system.base import ProfileError
 
+#: The subject of a finding that says why a step's plan changes nothing.
+PLAN_SUBJECT = "plan"
+
 
 def run_step(step: Step, ctx: ProbeContext, choices: Mapping[str, str] | None = None) -> StepResult:
     """One probe, then its plan. Whatever they raise becomes status ``error`` with the message;
@@ -32,6 +35,13 @@ def run_step(step: Step, ctx: ProbeContext, choices: Mapping[str, str] | None = 
         broken = Finding(Status.ERROR, step.id, f"Planning the change failed: {message}",
                          "Please report this with a recorded profile (ssdwizard --record DIR).")
         return replace(result, status=Status.ERROR, findings=(*result.findings, broken))
+    if plan is not None and plan.empty and plan.warnings:
+        # Nothing to apply, and the planner says why (mount refusing an ambiguous fstab line):
+        # ``plan`` stays None (nothing to confirm), the reasons become findings, so the report,
+        # the wizard and ``--apply`` all show them.
+        said = tuple(Finding(Status.WARN, PLAN_SUBJECT, warning) for warning in plan.warnings)
+        return replace(result, status=Status.worst([result.status, Status.WARN]), findings=(*result.findings, *said),
+                       plan=None)
     return replace(result, plan=plan if plan is not None and not plan.empty else None)
 
 

@@ -50,9 +50,10 @@ from enum import Enum
 from pathlib import PurePosixPath
 from typing import Any
 
+from ssdwizard.machine.block_stack import Layer, queue_dir, walk_up
+from ssdwizard.model import Evidence, Finding, Status, StepResult
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers import mountinfo as mountinfo_parser
-from ssdwizard.model import Evidence, Finding, Status, StepResult
 from ssdwizard.system.base import CommandResult, System
 from ssdwizard.system.blockio import BlockIO, Extent
 
@@ -103,22 +104,6 @@ class Verdict(str, Enum):
 
 class TrimTestRefused(Exception):
     """The test will not run here; the message says why, before anything was written."""
-
-
-@dataclass(frozen=True)
-class Layer:
-    """One block device in the stack under the filesystem."""
-
-    kname: str
-    label: str
-    kind: str  # "disk", "partition", "dm-crypt", "LVM", "multipath", "device-mapper", "md raid1", "loop"
-    discard_max_bytes: int | None
-    detail: str = ""
-
-    @property
-    def text(self) -> str:
-        name = self.kname if self.label == self.kname else f"{self.label} ({self.kname})"
-        return f"{self.kind} {name}" + (f", {self.detail}" if self.detail else "")
 
 
 @dataclass(frozen=True)
@@ -237,13 +222,6 @@ def _read_int(system: System, path: str) -> int | None:
         return None
 
 
-def _queue_dir(system: System, sysdir: str) -> str:
-    """A partition has no queue of its own: its limits are its disk's."""
-    if system.exists(f"{sysdir}/partition"):
-        return f"{PurePosixPath(sysdir).parent!s}/queue"
-    return f"{sysdir}/queue"
-
-
 def _mount_of(system: System, path: str) -> tuple[str, str | None]:
     """The mount point a path lives on, and its fstype (longest mount-point prefix)."""
     text = system.read_text(MOUNTINFO) or ""
@@ -259,40 +237,17 @@ def _mount_of(system: System, path: str) -> tuple[str, str | None]:
     return best
 
 
-def _layer(system: System, sysdir: str) -> Layer:
-    kname = PurePosixPath(sysdir).name
-    discard = _read_int(system, f"{_queue_dir(system, sysdir)}/discard_max_bytes")
-    if system.exists(f"{sysdir}/partition"):
-        return Layer(kname, kname, "partition", discard)
-    dm_name = (system.read_text(f"{sysdir}/dm/name") or "").strip()
-    if dm_name:
-        uuid = (system.read_text(f"{sysdir}/dm/uuid") or "").strip()
-        kind = next((word for prefix, word in (("CRYPT-", "dm-crypt"), ("LVM-", "LVM"), ("mpath-", "multipath"))
-                     if uuid.startswith(prefix)), "device-mapper")
-        return Layer(kname, dm_name, kind, discard)
-    level = (system.read_text(f"{sysdir}/md/level") or "").strip()
-    if level:
-        return Layer(kname, kname, f"md {level}", discard)
-    backing = (system.read_text(f"{sysdir}/loop/backing_file") or "").strip()
-    if backing:
-        _, fstype = _mount_of(system, backing)
-        return Layer(kname, kname, "loop", discard, f"backing file {backing} on {fstype or 'an unknown filesystem'}")
-    return Layer(kname, kname, "disk", discard)
+def block_stack(system: System, sysdir: str) -> tuple[tuple[Layer, ...], ...]:
+    """Every path from the device at ``sysdir`` down to a disk (top first), with a loop
+    device's backing file and the filesystem it is on named (a loop passes discards as hole
+    punches, which that filesystem must support)."""
+    def noted(layer: Layer) -> Layer:
+        if layer.backing_file is None:
+            return layer
+        _, fstype = _mount_of(system, layer.backing_file)
+        return replace(layer, detail=f"backing file {layer.backing_file} on {fstype or 'an unknown filesystem'}")
 
-
-def block_stack(system: System, sysdir: str, depth: int = 0) -> tuple[tuple[Layer, ...], ...]:
-    """Every path from the device at ``sysdir`` down to a disk: a partition leads to its disk,
-    a dm or md device to each of its ``slaves/``."""
-    top = _layer(system, sysdir)
-    if depth > 16:
-        return ((top,),)
-    if top.kind == "partition":
-        below = [str(PurePosixPath(sysdir).parent)]
-    else:
-        below = [system.realpath(f"/sys/class/block/{name}") for name in system.listdir(f"{sysdir}/slaves")]
-    if not below:
-        return ((top,),)
-    return tuple((top, *path) for lower in below for path in block_stack(system, lower, depth + 1))
+    return tuple(tuple(noted(layer) for layer in path) for path in walk_up(system, sysdir))
 
 
 def first_blocking_layer(stack: tuple[tuple[Layer, ...], ...]) -> Layer | None:
@@ -301,7 +256,7 @@ def first_blocking_layer(stack: tuple[tuple[Layer, ...], ...]) -> Layer | None:
     to fix. A partition shares its disk's limit and is skipped."""
     for path in stack:
         for layer in reversed(path):
-            if layer.kind != "partition" and layer.discard_max_bytes == 0:
+            if layer.kind != "part" and layer.discard_max_bytes == 0:
                 return layer
     return None
 
@@ -347,7 +302,7 @@ def plan_trim_test(system: System, mount_point: str) -> TrimTestPlan:
     device_path = f"/dev/{devname}"
     if not system.exists(device_path):
         raise TrimTestRefused(f"{device_path} (device {mount.device}) does not exist in /dev")
-    queue = _queue_dir(system, sysdir)
+    queue = queue_dir(system, sysdir)
     granularity = _read_int(system, f"{queue}/discard_granularity") or 0
     file_size = max(MIN_FILE_BYTES, 4 * granularity)
     file_size = -(-file_size // UNIT) * UNIT
@@ -650,7 +605,7 @@ def judge(plan: TrimTestPlan, rzat: bool | None, pieces: tuple[Piece, ...], fstr
                                f"fstrim, but {promise}, and such a disk may go on returning old data after a TRIM.",
                                "This is not a failure. TRIM's effect on this disk cannot be seen from outside; the "
                                "capability checks of the trim step are what count.", **base)
-    crypt = any(layer.kind == "dm-crypt" for path in plan.stack for layer in path)
+    crypt = any(layer.kind == "crypt" for path in plan.stack for layer in path)
     why = ("the device is dm-crypt: sectors the disk zeroed decrypt into noise, so this is expected when TRIM works"
            if crypt else "the filesystem may have reused the freed blocks at once (a busy filesystem), or the disk "
            "returns neither zeros nor the old data")
@@ -664,12 +619,12 @@ def _layer_advice(layer: Layer) -> str:
         return ("The loop driver passes discards to its backing file as hole punches: the backing file's "
                 "filesystem cannot punch holes (ramfs, some network filesystems), or discard was turned off in "
                 f"/sys/block/{layer.kname}/queue/discard_max_bytes.")
-    if layer.kind == "dm-crypt":
+    if layer.kind == "crypt":
         return ("Open it with discards allowed: `discard` in /etc/crypttab, or `cryptsetup refresh --allow-discards "
                 f"--persistent {layer.label}` (LUKS2).")
-    if layer.kind == "LVM":
+    if layer.kind == "lvm":
         return "Check the thin pool's discard mode: `lvchange --discards passdown VG/POOL`."
-    if layer.kind.startswith("md"):
+    if layer.kind.startswith("raid") or layer.kind == "md":
         return ("md RAID4/5/6 pass discards only with raid456's devices_handle_discard_safely=Y, which is safe only "
                 "when every member reads zeros after TRIM (RZAT).")
     if layer.kind == "disk":

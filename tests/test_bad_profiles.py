@@ -28,9 +28,11 @@ ONE_GB = 1 << 30
 FAILED_MIGRATION_LOG = "var/log/pve/tasks/5/UPID:pve1:000D1A3B:01E0C5F1:67FE3D25:qmigrate:107:root@pam:"
 OK_MIGRATION_LOG = "var/log/pve/tasks/0/UPID:pve1:0002B7E1:00A51F07:67788210:qmigrate:105:root@pam:"
 SANDBOX_UNITS = "var/lib/ssdwizard/sandbox-units.json"
-# Prints the peak memory of the run after the CLI's own output, for the bounded-read cases.
-MEASURED = ("import resource, sys\nfrom ssdwizard.cli import main\ncode = main(sys.argv[1:])\n"
-            "sys.stderr.write(f'MAXRSS_KB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n')\n"
+# Prints the peak memory of the run after the CLI's own output, for the bounded-read cases. VmHWM,
+# not ru_maxrss: Linux carries ru_maxrss across exec, so it reports the pytest parent's peak.
+MEASURED = ("import sys\nfrom ssdwizard.cli import main\ncode = main(sys.argv[1:])\n"
+            "hwm = next(line for line in open('/proc/self/status') if line.startswith('VmHWM:'))\n"
+            "sys.stderr.write(f'MAXRSS_KB {hwm.split()[1]}\\n')\n"
             "sys.exit(code)\n")
 
 

@@ -45,6 +45,56 @@ def test_usage_errors_print_one_line_and_the_usage(capsys, argv, message):
     assert "Traceback" not in err
 
 
+ALL_CHOICES = ("mount.discard: timer, keep; mount.commit: remove, keep; ceph.values: defaults, guide; "
+               "migration.network: a CIDR")
+
+
+@pytest.mark.parametrize("choose, message", [
+    ("ceph.values=guid", "--choose ceph.values=guid: 'guid' is not a value of ceph.values"),
+    ("mount.discard=kep", "--choose mount.discard=kep: 'kep' is not a value of mount.discard"),
+    ("mount.commit=KEEP", "'KEEP' is not a value of mount.commit"),
+    ("foo.bar=1", "--choose foo.bar: no such choice"),
+    ("ceph=guide", "--choose ceph: no such choice"),
+    ("nokey", "--choose wants KEY=VALUE, got 'nokey'"),
+    ("mount.discard=", "--choose wants KEY=VALUE, got 'mount.discard='"),
+])
+def test_a_bad_choice_is_a_usage_error_before_any_probe(capsys, tmp_path, choose, message):
+    # The profile does not exist: the choice is refused before anything is opened or probed,
+    # where it used to plan with the default and say "nothing to change" (exit 0).
+    code, out, err = run_cli(capsys, "--apply", "mount,ceph", "--choose", choose, "--machine", str(tmp_path / "gone"))
+    assert (code, out) == (3, "")
+    first, *rest = err.splitlines()
+    assert first.startswith("ssdwizard: ") and message in first
+    assert first.endswith(f"(choices: {ALL_CHOICES})")
+    assert rest and rest[0].startswith("usage: ssdwizard")
+
+
+def test_the_choices_come_from_the_step_table():
+    from ssdwizard.steps import CHOICES, STEPS
+
+    declared = {c.key: (step.id, c.values, c.default) for step in STEPS for c in step.choices}
+    assert declared == {"mount.discard": ("mount", ("timer", "keep"), "timer"),
+                        "mount.commit": ("mount", ("remove", "keep"), "remove"),
+                        "ceph.values": ("ceph", ("defaults", "guide"), "defaults"),
+                        "migration.network": ("migration", (), "")}
+    assert set(CHOICES) == set(declared)
+    # Only a step with a planner takes choices, and every key is named after its step.
+    assert all(step.plan is not None and c.key.startswith(f"{step.id}.") for step in STEPS for c in step.choices)
+    assert "; ".join(c.describe() for c in CHOICES.values()) == ALL_CHOICES
+    assert ALL_CHOICES.replace("\n", "") in " ".join(build_help().split())
+
+
+def build_help() -> str:
+    from ssdwizard.cli import build_parser
+
+    return build_parser().format_help()
+
+
+def test_a_good_choice_still_plans(capsys):
+    code, out, _ = run_cli(capsys, "--apply", "mount", "--choose", "mount.discard=keep", "--demo")
+    assert code == 1 and "/: add noatime" in out
+
+
 def test_missing_profile_is_one_line_and_exit_3(capsys, tmp_path):
     code, out, err = run_cli(capsys, "--headless", "--report", "--machine", str(tmp_path / "gone"))
     assert (code, out) == (3, "")

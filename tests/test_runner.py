@@ -82,3 +82,21 @@ def test_the_step_table_agrees_with_each_step_module():
         module = importlib.import_module(f"ssdwizard.steps.{step.id}")
         assert (module.ID, module.TITLE) == (step.id, step.title)
         assert (step.plan is not None) == hasattr(module, "plan"), step.id
+
+
+def test_a_plan_without_changes_keeps_its_warnings_as_findings(tmp_path):
+    from ssdwizard.apply.plan import Plan
+    from ssdwizard.model import StepResult
+    from ssdwizard.runner import PLAN_SUBJECT, run_step
+
+    def probe(ctx):
+        return StepResult("s", "S", Status.OK, "fine")
+
+    ctx = ProbeContext(ProfileSystem(build(tmp_path / "p", disks=1, latency_ms=0)))
+    refused = run_step(Step("s", "S", probe, lambda result, choices: Plan("s", (), ("cannot edit line 3: why",))), ctx)
+    assert refused.plan is None and refused.status is Status.WARN  # nothing to confirm, but said
+    assert [(f.status, f.subject, f.message) for f in refused.findings] == [
+        (Status.WARN, PLAN_SUBJECT, "cannot edit line 3: why")]
+    quiet = run_step(Step("s", "S", probe, lambda result, choices: Plan("s", ())), ctx)
+    assert quiet.plan is None and quiet.status is Status.OK and quiet.findings == ()
+    ctx.close()

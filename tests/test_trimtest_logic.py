@@ -29,7 +29,7 @@ from ssdwizard.trimtest import (
 MIB = 1024 * 1024
 
 
-PLAIN_STACK = ((Layer("sda1", "sda1", "partition", 4096), Layer("sda", "sda", "disk", 4096)),)
+PLAIN_STACK = ((Layer("sda1", "sda1", "part", 4096), Layer("sda", "sda", "disk", 4096)),)
 
 
 def plan(stack=PLAIN_STACK):
@@ -94,11 +94,11 @@ def test_extents_become_pieces_and_a_hole_is_refused():
 
 
 def test_the_lowest_blocking_layer_is_named_walking_up_from_the_disk():
-    crypt = Layer("dm-0", "cryptroot", "dm-crypt", 0)
-    lvm = Layer("dm-1", "pve-root", "LVM", 0)
-    stack = ((lvm, crypt, Layer("sda2", "sda2", "partition", 2**31), Layer("sda", "sda", "disk", 2**31)),)
+    crypt = Layer("dm-0", "cryptroot", "crypt", 0)
+    lvm = Layer("dm-1", "pve-root", "lvm", 0)
+    stack = ((lvm, crypt, Layer("sda2", "sda2", "part", 2**31), Layer("sda", "sda", "disk", 2**31)),)
     assert first_blocking_layer(stack) is crypt
-    assert first_blocking_layer(((Layer("sda1", "sda1", "partition", 0), Layer("sda", "sda", "disk", 0)),)).kind == "disk"
+    assert first_blocking_layer(((Layer("sda1", "sda1", "part", 0), Layer("sda", "sda", "disk", 0)),)).kind == "disk"
     assert first_blocking_layer(plan().stack) is None
 
 
@@ -111,7 +111,7 @@ def test_the_lowest_blocking_layer_is_named_walking_up_from_the_disk():
     (None, counts(unchanged=MIB), OK_TRIM, None, Verdict.INCONCLUSIVE),
     (True, counts(unchanged=MIB), OK_TRIM, None, Verdict.DID_NOT_REACH),
     (None, counts(unchanged=MIB), FAILED_TRIM, None, Verdict.DID_NOT_REACH),
-    (None, counts(unchanged=MIB), FAILED_TRIM, ((Layer("dm-0", "c", "dm-crypt", 0), Layer("sda", "sda", "disk", 1)),),
+    (None, counts(unchanged=MIB), FAILED_TRIM, ((Layer("dm-0", "c", "crypt", 0), Layer("sda", "sda", "disk", 1)),),
      Verdict.DID_NOT_REACH),
     (True, counts(other=MIB), OK_TRIM, None, Verdict.INCONCLUSIVE),
 ])

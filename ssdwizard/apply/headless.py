@@ -14,6 +14,7 @@ from ssdwizard.apply.engine import ApplyFailed, ApplyRefused, apply_plan, undo
 from ssdwizard.apply.journal import JournalError
 from ssdwizard.apply.plan import Plan
 from ssdwizard.model import StepResult
+from ssdwizard.runner import PLAN_SUBJECT
 from ssdwizard.system.base import System
 from ssdwizard.textsafe import visible
 
@@ -46,7 +47,11 @@ def run_apply(system: System, results: Sequence[StepResult], yes: bool, out: Tex
     plans = [r for r in results if r.plan is not None]
     for result in results:
         if result.plan is None:
-            out.write(f"== {result.title} ({result.id}): nothing to change. {result.summary}\n\n")
+            out.write(f"== {result.title} ({result.id}): nothing to change. {result.summary}\n")
+            for finding in result.findings:
+                if finding.subject == PLAN_SUBJECT:  # why the plan changes nothing (runner.run_step)
+                    out.write(f"WARNING: {visible(finding.message)}\n")
+            out.write("\n")
     for result in plans:
         describe_plan(result, out)
     if not plans:

@@ -24,9 +24,8 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from ssdwizard.apply.plan import Change, CommandRun, FileEdit, StateCheck, SysfsWrite
-from ssdwizard.system.writer import FileStat, STATE_DIR, Writer
+from ssdwizard.system.writer import FileStat, Writer
 
-JOURNAL_DIR = f"{STATE_DIR}/journal"  # on this machine; a writer may keep it elsewhere (tests)
 ENTRY_FILE = "entry.json"
 # An entry a run is still making, or that a kill interrupted (in apply or in undo): undo
 # finishes it. "done" is applied; the rest are final.
@@ -121,9 +120,6 @@ class JournalEntry:
     def mark(self, index: int, **values: Any) -> None:
         self.changes[index].update(values)
         self.save()
-
-    def applied_indexes(self) -> list[int]:
-        return [i for i, record in enumerate(self.changes) if record.get("applied")]
 
     def save(self) -> None:
         data = {"id": self.id, "seq": self.seq, "step": self.step, "created": self.created, "state": self.state,

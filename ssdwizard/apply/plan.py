@@ -129,10 +129,6 @@ class Plan:
     def empty(self) -> bool:
         return not self.changes
 
-    def summary_lines(self) -> list[str]:
-        """One line in words per change."""
-        return [f"{change.kind} {change.target}: {change.why}" for change in self.changes]
-
     def to_report(self) -> dict[str, Any]:
         """The report's ``plan`` field (DESIGN §3.2), with the words and warnings beside the diffs."""
         return {

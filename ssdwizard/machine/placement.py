@@ -2,7 +2,7 @@
 
 A filesystem on an SSD is rarely on the disk itself: it is on a partition, on an LVM volume in
 a partition, on dm-crypt on md RAID. lsblk shows that stack as a tree under each disk; without
-lsblk, sysfs shows it as ``/sys/block/NAME/NAMEpN`` partitions and ``holders/`` links.
+lsblk, sysfs shows it (:mod:`ssdwizard.machine.block_stack` reads it).
 
 A mount is tied to a device by ``major:minor`` in mountinfo, except where the kernel gives the
 filesystem an anonymous device number (btrfs always does: ``0:39``); there the mount's source
@@ -11,20 +11,19 @@ path (``/dev/sdc``) is what ties it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
+from ssdwizard.machine.block_stack import vg_lv, walk_down
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.machine.inventory import Disk, focus_disks
+from ssdwizard.model import Evidence, Finding, Status
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers import mountinfo as mountinfo_parser
 from ssdwizard.parsers.lsblk import BlockDevice
 from ssdwizard.parsers.mountinfo import Mount, Mountinfo
-from ssdwizard.machine.context import ProbeContext
-from ssdwizard.model import Evidence, Finding, Status
-from ssdwizard.machine.inventory import SYS_BLOCK, Disk, focus_disks
 
 MOUNTINFO = "/proc/self/mountinfo"
 PROC_SWAPS = "/proc/swaps"
-_DM_SPLIT = re.compile(r"(?<!-)-(?!-)")
 SWAP_MARK = "[SWAP]"  # what lsblk prints as the mount point of an active swap device
 _DM_TYPES = frozenset({"lvm", "crypt", "dm", "mpath", "raid0", "raid1", "raid4", "raid5", "raid6", "raid10"})
 
@@ -113,9 +112,9 @@ def lsblk_specs(device: BlockDevice) -> set[str]:
             specs.add(value if value.startswith("/") else f"/dev/{value}")
     if device.type in _DM_TYPES or str(raw.get("kname") or "").startswith("dm-"):
         specs.add(f"/dev/mapper/{device.name}")
-        vg_lv = _vg_lv(device.name)
-        if vg_lv:
-            specs.add(f"/dev/{vg_lv[0]}/{vg_lv[1]}")
+        names = vg_lv(device.name)
+        if names:
+            specs.add(f"/dev/{names[0]}/{names[1]}")
     for column, tag, link in (("uuid", "UUID", "by-uuid"), ("label", "LABEL", "by-label"),
                               ("partuuid", "PARTUUID", "by-partuuid"), ("partlabel", "PARTLABEL", "by-partlabel")):
         value = raw.get(column)
@@ -123,15 +122,6 @@ def lsblk_specs(device: BlockDevice) -> set[str]:
             specs.add(f"{tag}={value}")
             specs.add(f"/dev/disk/{link}/{value}")
     return specs
-
-
-def _vg_lv(dm_name: str) -> tuple[str, str] | None:
-    """``pve-root`` -> (pve, root); device-mapper doubles a dash inside a VG or LV name
-    (``ceph--0f6d-osd--block`` is VG ``ceph-0f6d``, LV ``osd-block``)."""
-    parts = _DM_SPLIT.split(dm_name, maxsplit=1)
-    if len(parts) != 2 or not all(parts):
-        return None
-    return parts[0].replace("--", "-"), parts[1].replace("--", "-")
 
 
 def _devices_from_lsblk(disk: Disk, found: dict[str, StackedDevice]) -> None:
@@ -149,27 +139,13 @@ def _devices_from_lsblk(disk: Disk, found: dict[str, StackedDevice]) -> None:
 
 
 def _devices_from_sysfs(ctx: ProbeContext, disk: Disk, found: dict[str, StackedDevice]) -> None:
-    def add(name: str, sys_dir: str) -> None:
-        if name in found:
-            if disk.name not in found[name].disks:
-                found[name].disks.append(disk.name)
-            return
-        mapper = ctx.read_value(f"{sys_dir}/dm/name")
-        path = f"/dev/mapper/{mapper}" if mapper else f"/dev/{name}"
-        specs = {f"/dev/{name}", path}
-        if mapper and _vg_lv(mapper):
-            vg, lv = _vg_lv(mapper)  # type: ignore[misc]
-            specs.add(f"/dev/{vg}/{lv}")
-        found[name] = StackedDevice(name=mapper or name, path=path, devnum=ctx.read_value(f"{sys_dir}/dev"),
-                                    fstype=None, disks=[disk.name], specs=specs)
-        for holder in ctx.listdir(f"{sys_dir}/holders"):
-            add(holder, f"{SYS_BLOCK}/{holder}")
-
-    base = f"{SYS_BLOCK}/{disk.name}"
-    add(disk.name, base)
-    for entry in ctx.listdir(base):
-        if entry.startswith(disk.name) and entry != disk.name and ctx.read_value(f"{base}/{entry}/dev"):
-            add(entry, f"{base}/{entry}")
+    for layer in walk_down(ctx, disk.name).walk():
+        if layer.kname in found:
+            if disk.name not in found[layer.kname].disks:
+                found[layer.kname].disks.append(disk.name)
+            continue
+        found[layer.kname] = StackedDevice(name=layer.label, path=layer.path, devnum=layer.devnum, fstype=None,
+                                           disks=[disk.name], specs=set(layer.paths))
 
 
 def _sysfs_swaps(ctx: ProbeContext, devices: list[StackedDevice]) -> list[StackedDevice]:

@@ -6,14 +6,12 @@ Proxmox nodes the answer is a skip, and importing those parsers first would only
 
 from __future__ import annotations
 
-from typing import Any
-
 from ssdwizard.machine.context import ProbeContext
-from ssdwizard.model import Evidence, Finding, Status, StepResult
 
 PVE_DIR = "/etc/pve"
 NODES_DIR = f"{PVE_DIR}/nodes"
 STORAGE_CFG = f"{PVE_DIR}/storage.cfg"
+PVE_CEPH_DIR = "/etc/ceph"
 LOCAL_VM_DIR = f"{PVE_DIR}/qemu-server"
 
 
@@ -39,30 +37,8 @@ def local_node(ctx: ProbeContext) -> str | None:
     return short_hostname(ctx)
 
 
-def ceph_skip(reason: str) -> StepResult:
-    return StepResult("ceph", "Ceph RBD cache", Status.SKIP, reason, (), {
-        "config_path": None, "rbd_cache": None, "vms": [], "virtual_disks": 0, "ram_reserved_bytes": 0})
-
-
-def migration_empty_facts() -> dict[str, Any]:
-    return {"type": None, "network": None, "legacy_unsecure": None, "tasks": [], "link_gbps": None,
-            "utilisation": None}
-
-
-def migration_skip() -> StepResult:
-    return StepResult("migration", "Live migration", Status.SKIP, "Not a Proxmox VE node: there is no /etc/pve.",
-                      (Finding(Status.SKIP, "proxmox", "Not a Proxmox VE node: /etc/pve is missing (or empty, "
-                               "when pve-cluster is not running). Live migration is a Proxmox cluster feature.",
-                               "", (Evidence(PVE_DIR, "(missing or empty)"),)),), migration_empty_facts())
-
-
-def gated_probe(step_id: str, probe):
-    """The step's probe, behind the check: off a Proxmox node the step skips without loading."""
-    def run(ctx: ProbeContext) -> StepResult:
-        if not is_pve_node(ctx):
-            if step_id == "ceph":
-                return ceph_skip("Not a Proxmox VE node (no /etc/pve): the VMs' rbd cache is configured there.")
-            return migration_skip()
-        return probe(ctx)
-
-    return run
+def proxmox_gate(ctx: ProbeContext) -> str | None:
+    """The cluster steps' gate: why they skip here, or None on a Proxmox VE node."""
+    if is_pve_node(ctx):
+        return None
+    return "Not a Proxmox VE node: no /etc/pve/nodes or storage.cfg (pve-cluster not installed or not running)."

@@ -35,7 +35,12 @@ class ActiveTestModal(ModalScreen[None]):
             yield from self.compose_inputs()
             with VerticalScroll(id="confirm-body"):
                 yield Static("", id="active-text")
-            yield ProgressBar(total=1.0, show_eta=False, id="active-progress")
+            bar = ProgressBar(total=1.0, show_eta=False, id="active-progress")
+            if getattr(self.app, "console_mode", False):
+                from ssdwizard.screens.console import AsciiBar
+
+                bar.BAR_RENDERABLE = AsciiBar  # ━ ╸ ╺ are not in a console font
+            yield bar
             with Horizontal(classes="actions"):
                 yield Button("Run", id="run", variant="warning")
                 yield Button("Close", id="close", variant="primary")
@@ -44,7 +49,12 @@ class ActiveTestModal(ModalScreen[None]):
         return iter(())
 
     def say(self, text: str) -> None:
-        self.query_one("#active-text", Static).update(Text(visible(text)))  # error lines quote the machine
+        shown = visible(text)  # error lines quote the machine
+        if getattr(self.app, "console_mode", False):
+            from ssdwizard.screens.glyphs import fold
+
+            shown = fold(shown)
+        self.query_one("#active-text", Static).update(Text(shown))
 
     def progress(self, phase: str, fraction: float) -> None:
         """Called from the worker thread: hop to the UI thread."""

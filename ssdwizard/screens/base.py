@@ -9,10 +9,11 @@ footer shows them gone). Esc and Tab leave the field.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, cast
 
 from textual.screen import Screen
-from textual.widgets import Header, Input
+from textual.widgets import Footer, Header
 
 from ssdwizard.screens.glyphs import Glyphs
 
@@ -21,8 +22,11 @@ if TYPE_CHECKING:
 
 
 def typing_in_field(screen: Screen) -> bool:
-    """Whether a text field has the focus on ``screen``."""
-    return isinstance(screen.focused, Input)
+    """Whether a text field has the focus on ``screen``. (Input is looked up, not imported: the
+    welcome screen's first frame need not load it, and without the module there is no field.)"""
+    focused = screen.focused
+    module = sys.modules.get("textual.widgets._input")
+    return focused is not None and module is not None and isinstance(focused, module.Input)
 
 
 def wizard_header(app: object) -> Header:
@@ -31,11 +35,19 @@ def wizard_header(app: object) -> Header:
     return Header(icon="*" if glyphs.ascii else "⭘")
 
 
+def wizard_footer() -> Footer:
+    """The keys of the screen. The palette (ctrl+p) is in the help, not here: at 80 columns the
+    footer has room for the screen's keys, F1 and l, not for one more."""
+    return Footer(show_command_palette=False)
+
+
 class WizardScreen(Screen[None]):
     """A wizard screen: ``glyphs`` for what it draws, its keys off while a text field has the focus."""
 
     #: Actions that stay on while typing (none of them is bound to a printable key).
     WHILE_TYPING: frozenset[str] = frozenset()
+    #: Where the screen is in the step list: DISK_CHOICE, a step's index, SUMMARY (None: welcome).
+    position: int | None = None
 
     @property
     def wizard(self) -> WizardApp:

@@ -33,12 +33,11 @@ class ConfirmApplyModal(ModalScreen[bool]):
 
     BINDINGS = [Binding("escape,n", "cancel", "Cancel", id="cancel"), Binding("y", "apply", "Apply", id="apply")]
 
-    def __init__(self, title: str, plan: Plan, glyphs: Glyphs = UNICODE, undo_hint: str = "ssdwizard --undo") -> None:
+    def __init__(self, title: str, plan: Plan, glyphs: Glyphs = UNICODE) -> None:
         super().__init__()
         self.title_text = title
         self.plan = plan
         self.glyphs = glyphs
-        self.undo_hint = undo_hint
 
     def compose(self) -> ComposeResult:
         glyphs = self.glyphs
@@ -54,8 +53,10 @@ class ConfirmApplyModal(ModalScreen[bool]):
                     yield Static(coloured_diff(change.diff(), glyphs), classes="diff")
                 for note in self.plan.notes:
                     yield Static(safe_text(f"{glyphs.bullet} {note}", glyphs=glyphs), classes="note")
-            yield Static(safe_text(f"Every file is backed up first; {self.undo_hint} puts it back.", glyphs=glyphs),
-                         classes="hint")
+            # Not "ssdwizard --undo": on a replayed profile (the demo's copy) that would undo this
+            # machine's last change. The exact command is shown once the change is made.
+            yield Static("Every file is backed up first. Undo puts it back: u on the summary, or the "
+                         "command shown after the change.", classes="hint")
             with Horizontal(classes="actions"):
                 yield Button("Apply", id="apply", variant="warning")
                 yield Button("Cancel", id="cancel", variant="primary")

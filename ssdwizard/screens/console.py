@@ -27,7 +27,7 @@ from ssdwizard.screens.glyphs import fold
 KEY_NAMES = {
     "enter": "Enter", "escape": "Esc", "left": "Left", "right": "Right", "up": "Up", "down": "Down",
     "space": "Space", "tab": "Tab", "backspace": "BkSp", "delete": "Del", "home": "Home", "end": "End",
-    "pageup": "PgUp", "pagedown": "PgDn", "question_mark": "?",
+    "pageup": "PgUp", "pagedown": "PgDn", "question_mark": "?", "f1": "F1",
 }
 
 

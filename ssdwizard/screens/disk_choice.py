@@ -8,10 +8,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Footer, LoadingIndicator, Static
+from textual.widgets import Button, DataTable, LoadingIndicator, Static
 
 from ssdwizard.app import DISK_CHOICE, WizardApp
-from ssdwizard.screens.base import WizardScreen, wizard_header
+from ssdwizard.screens.base import WizardScreen, wizard_footer, wizard_header
 from ssdwizard.screens.glyphs import UNICODE, Glyphs
 from ssdwizard.screens.widgets import StatusBanner, safe_text
 
@@ -43,7 +43,7 @@ def _row(disk: dict[str, Any], chosen: bool, glyphs: Glyphs = UNICODE) -> tuple[
 class DiskTable(DataTable):
     """The disk table: Enter goes on (DataTable's own Enter would only select the row)."""
 
-    BINDINGS = [Binding("enter", "screen.next", "Next", show=False)]
+    BINDINGS = [Binding("enter", "screen.next", "Next")]
 
 
 class DiskChoiceScreen(WizardScreen):
@@ -73,7 +73,7 @@ class DiskChoiceScreen(WizardScreen):
             with Horizontal(classes="actions"):
                 yield Button("Back", id="back")
                 yield Button("Next", id="next", variant="primary")
-        yield Footer()
+        yield wizard_footer()
 
     def on_mount(self) -> None:
         self._show()

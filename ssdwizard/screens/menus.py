@@ -40,7 +40,7 @@ HELP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("s", "skip: the summary says you skipped it"),
         ("t", "the TRIM read-back test (TRIM step)"),
         ("Tab", "findings, facts and buttons in turn; Enter opens a finding"),
-        ("Up  Down  PgUp  PgDn", "scroll the findings and facts"),
+        ("Up Down PgUp PgDn", "scroll the findings and facts"),
     )),
     ("Apply dialog", (
         ("y", "apply the change shown"),
@@ -56,14 +56,20 @@ HELP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
 )
 
 
-def help_text() -> Text:
-    width = max(len(key) for _, keys in HELP for key, _ in keys)
+def help_text(width: int = 62, keys_width: int = 14) -> Text:
+    """The HELP table as text: keys in a column, what they do wrapped beside them (fits 80x24)."""
+    import textwrap
+
     text = Text()
     for title, keys in HELP:
         text.append(f"{title}\n", style="bold")
         for key, what in keys:
-            text.append(f"  {key.ljust(width)}  ", style="bold")
-            text.append(f"{what}\n")
+            lines = textwrap.wrap(what, width - keys_width - 4)
+            if len(key) > keys_width:  # a long key list gets a line of its own
+                text.append(f"  {key}\n", style="bold")
+                key = ""
+            text.append(f"  {key.ljust(keys_width)}  ", style="bold")
+            text.append("\n".join([lines[0], *(" " * (keys_width + 4) + line for line in lines[1:])]) + "\n")
         text.append("\n")
     text.rstrip()
     return text
@@ -183,8 +189,8 @@ class TooSmallScreen(ModalScreen[None]):
         from ssdwizard.app import MIN_SIZE
 
         return (f"Make the terminal at least {MIN_SIZE[0]}x{MIN_SIZE[1]} (now {self.cols}x{self.rows}).\n"
-                "The wizard goes on where it was once it fits.\n"
-                "For a report without the wizard: ssdwizard --headless --report")
+                "The wizard goes on where it was once it fits.\n\n"
+                "A report without the wizard:\n  ssdwizard --headless --report")
 
     def show_size(self, width: int, height: int) -> None:
         self.cols, self.rows = width, height

@@ -34,7 +34,7 @@ def ceph_picture(facts: dict[str, Any], size: int | None) -> list[Widget]:
 
     rows = []
     for vm in facts.get("vms", []):
-        on = sum(1 for mode in vm["cache_modes"] if mode in ("writeback", "unsafe", "writethrough"))
+        on = sum(1 for cache_on in vm.get("rbd_cache_on", ()) if cache_on)  # the step's decision
         reserved = on * (size or 0)
         rows.append((f"VM {vm['vmid']}", float(reserved), humanize.naturalsize(reserved, binary=True)))
     if not rows:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, LoadingIndicator, Static
+from textual.widgets import Button, LoadingIndicator, Static
 
 from ssdwizard.app import WizardApp
-from ssdwizard.screens.base import WizardScreen, wizard_header
+from ssdwizard.screens.base import WizardScreen, wizard_footer, wizard_header
 from ssdwizard.screens.confirm import ConfirmApplyModal
 from ssdwizard.screens.pictures import picture_for
 from ssdwizard.screens.widgets import FactsView, StatusBanner, finding_widget, safe_text
@@ -54,7 +54,7 @@ class StepScreen(WizardScreen):
                     yield Button(f"TRIM test{more}", id="trim-test")
                 yield Button(f"Apply{more}", id="apply", variant="warning")
                 yield Button("Next", id="next", variant="primary")
-        yield Footer()
+        yield wizard_footer()
 
     def on_mount(self) -> None:
         self._show()
@@ -135,8 +135,7 @@ class StepScreen(WizardScreen):
             else:
                 self._say("Cancelled: nothing was changed.")
 
-        hint = f"u on the summary or {self.wizard.undo_command()}"
-        self.app.push_screen(ConfirmApplyModal(self.step.title, plan, glyphs=self.glyphs, undo_hint=hint), confirmed)
+        self.app.push_screen(ConfirmApplyModal(self.step.title, plan, glyphs=self.glyphs), confirmed)
 
     def action_trim_test(self) -> None:
         from ssdwizard.screens.active import TrimTestModal

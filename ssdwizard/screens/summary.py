@@ -11,10 +11,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, DataTable, Footer, Input, Static
+from textual.widgets import Button, DataTable, Input, Static
 
 from ssdwizard.app import SUMMARY, WizardApp
-from ssdwizard.screens.base import WizardScreen, wizard_header
+from ssdwizard.screens.base import WizardScreen, wizard_footer, wizard_header
 from ssdwizard.screens.widgets import safe_text
 from ssdwizard.steps import STEPS
 
@@ -56,7 +56,7 @@ class SummaryScreen(WizardScreen):
                     yield Button("Back", id="back")
                     yield Button("Quit", id="quit", variant="primary")
             yield Static(id="applied")
-        yield Footer()
+        yield wizard_footer()
 
     def on_mount(self) -> None:
         table = self.query_one("#summary-table", DataTable)
@@ -105,7 +105,7 @@ class SummaryScreen(WizardScreen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self._export(None)
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
         button = event.button.id
         if button in ("export-markdown", "export-json"):
             self._export("markdown" if button == "export-markdown" else "json")
@@ -114,7 +114,7 @@ class SummaryScreen(WizardScreen):
         elif button == "back":
             self.action_back()
         else:
-            self.run_action("app.quit")
+            await self.wizard.action_quit()
 
     def _export(self, fmt: str | None) -> None:
         name = self.query_one("#export-path", Input).value.strip()

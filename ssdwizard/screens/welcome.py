@@ -6,9 +6,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Static
+from textual.widgets import Button, Static
 
+from ssdwizard.screens.base import WizardScreen, wizard_footer, wizard_header
 from ssdwizard.steps import STEPS
 from ssdwizard.textsafe import visible
 
@@ -17,15 +17,16 @@ INTRO = (
     "screen. Each step reads the machine, shows what it found with the evidence, and gives "
     "today's advice where the 2013 guide is outdated. Where a fix exists, Apply shows the exact "
     "change first; nothing is written without your confirmation, every file is backed up, and "
-    "every change can be undone (ssdwizard --undo)."
+    "every change can be undone: on the summary (u), or with the command shown after the change "
+    "and printed again when the wizard closes."
 )
 
 
-class WelcomeScreen(Screen[None]):
+class WelcomeScreen(WizardScreen):
     BINDINGS = [Binding("enter", "start", "Start", id="start"), Binding("q", "app.quit", "Quit", id="quit")]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield wizard_header(self.app)
         with VerticalScroll(id="welcome"):
             yield Static("Welcome to ssdwizard", id="welcome-title")
             yield Static(INTRO, id="welcome-intro")
@@ -34,23 +35,26 @@ class WelcomeScreen(Screen[None]):
             with Horizontal(classes="actions"):
                 yield Button("Start", id="start", variant="primary")
                 yield Button("Quit", id="quit")
-        yield Footer()
+        yield wizard_footer()
 
     def _machine_line(self) -> Text:
-        system = self.app.system  # type: ignore[attr-defined]
+        system = self.wizard.system
         if system.profile_name:
             # The profile's own words: a Text (not markup), its escape sequences written out.
             description = getattr(system, "description", "").strip().split(". ")[0]
             replaying = visible(f"Replaying the recorded machine '{system.profile_name}': {description}.",
                                 one_line=True)
-            return Text(replaying + "\nChanges you apply land in the profile's root/ folder, not on this machine.")
+            return Text(self.glyphs.text(
+                replaying + "\nChanges you apply land in the profile's root/ folder, not on this machine. "
+                "Undo them on the summary (u), or with the ssdwizard --undo ID --machine DIR shown after "
+                "each change."))
         return Text("Looking at this machine. Probes only read; run as root for the full picture.")
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "start":
             self.action_start()
         else:
-            self.app.exit()
+            await self.wizard.action_quit()
 
     def action_start(self) -> None:
         from ssdwizard.screens.disk_choice import DiskChoiceScreen

@@ -37,10 +37,10 @@ from ssdwizard.data import load_table
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers import cephconf, cephdump, meminfo
 from ssdwizard.parsers.pveconf import Drive, StorageConfig, parse_storage_cfg, parse_vm_config
-from ssdwizard.machine.proxmox import LOCAL_VM_DIR, NODES_DIR, STORAGE_CFG, ceph_skip, is_pve_node, local_node
+from ssdwizard.machine.proxmox import LOCAL_VM_DIR, NODES_DIR, PVE_CEPH_DIR, STORAGE_CFG, local_node
 from ssdwizard.machine.context import ProbeContext
 from ssdwizard.model import Evidence, Finding, Status, StepResult
-from ssdwizard.steps import chosen
+from ssdwizard.steps import chosen, skip_facts, skipped
 
 ID = "ceph"
 TITLE = "Ceph RBD cache"
@@ -443,18 +443,14 @@ def _ram_findings(vms: list[Vm], size: int, here: str | None, mem_total: int | N
 
 # ---- the probe --------------------------------------------------------------------------------------
 
-_skip = ceph_skip
-
-
 def probe(ctx: ProbeContext) -> StepResult:
-    if not is_pve_node(ctx):
-        return _skip("Not a Proxmox VE node (no /etc/pve): the VMs' rbd cache is configured there.")
+    """Behind the Proxmox gate of the step table: this runs on a Proxmox VE node only."""
     path, real, text = _config_file(ctx)
     storage_text = ctx.read_text(STORAGE_CFG)
     storages = parse_storage_cfg(storage_text or "")
     if path is None and not any(s.type == "rbd" for s in storages.storages):
-        return _skip("No Ceph here: no /etc/pve/ceph.conf or /etc/ceph/ceph.conf, and no rbd storage in "
-                     "/etc/pve/storage.cfg.")
+        return skipped(ID, TITLE, "No Ceph here: no /etc/pve/ceph.conf or /etc/ceph/ceph.conf, and no rbd storage "
+                       "in /etc/pve/storage.cfg.", skip_facts(ID), PVE_CEPH_DIR)
     here = local_node(ctx)
     vms, findings = _read_vms(ctx, storages, here)
     client = _client_name(storages, vms)

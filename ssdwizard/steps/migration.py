@@ -31,7 +31,6 @@ from ssdwizard.parsers.pvetasks import (
     parse_index,
     parse_migration_log,
 )
-from ssdwizard.machine.proxmox import is_pve_node, migration_empty_facts, migration_skip
 from ssdwizard.machine.context import ProbeContext
 from ssdwizard.model import Evidence, Finding, Status, StepResult
 from ssdwizard.machine.network import (
@@ -378,12 +377,8 @@ def _failure_finding(m: Migration) -> Finding:
 
 # ---- the probe ------------------------------------------------------------------------------------
 
-_empty_facts = migration_empty_facts
-
-
 def probe(ctx: ProbeContext) -> StepResult:
-    if not is_pve_node(ctx):
-        return migration_skip()
+    """Behind the Proxmox gate of the step table: this runs on a Proxmox VE node only."""
     settings = read_settings(ctx)
     node = hostname(ctx)
     view = read_network(ctx)

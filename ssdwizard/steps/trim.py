@@ -15,15 +15,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from ssdwizard.apply.plan import CommandRun, Plan, StateCheck
+from ssdwizard.machine.block_stack import Node, kind_word, walk_down
+from ssdwizard.machine.context import ProbeContext
+from ssdwizard.machine.identity import DiskIdentity, disk_identities
+from ssdwizard.machine.inventory import LSBLK_ARGV, SYS_BLOCK, Disk, focus_disks
+from ssdwizard.model import Evidence, Finding, Status, StepResult
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers.lsblk import BlockDevice
 from ssdwizard.parsers.sysfs import parse_int
 from ssdwizard.parsers.systemctl import IsEnabled, UnitFileState, parse_is_enabled
-from ssdwizard.machine.context import ProbeContext
-from ssdwizard.model import Evidence, Finding, Status, StepResult
 from ssdwizard.steps.disks import kernel_quirks
-from ssdwizard.machine.identity import DiskIdentity, disk_identities
-from ssdwizard.machine.inventory import LSBLK_ARGV, SYS_BLOCK, Disk, focus_disks
 
 ID = "trim"
 TITLE = "TRIM"
@@ -39,9 +40,7 @@ _FSTRIM_ADVICE = ("Enable the weekly timer: `systemctl enable --now fstrim.timer
                   "preferred over the `discard` mount option, which sends a TRIM with every delete and "
                   "stalls I/O on disks without queued TRIM.")
 
-# lsblk's TYPE column → the words an admin knows, and how to let discards through that layer.
-_LAYER_WORDS = {"part": "partition", "crypt": "dm-crypt", "lvm": "LVM", "dm": "device-mapper",
-                "mpath": "multipath"}
+# How to let discards through a layer, by lsblk's TYPE (block_stack reads sysfs into the same words).
 _LAYER_ADVICE = {
     "crypt": ("Open it with discards allowed: add `discard` to its options in /etc/crypttab (then "
               "`update-initramfs -u` if it holds the root filesystem), or, for LUKS2, once: "
@@ -96,10 +95,7 @@ def discard_passthrough(root: BlockDevice) -> Passthrough:
 
 
 def layer_word(device: BlockDevice) -> str:
-    kind = device.type or "layer"
-    if kind.startswith("raid"):
-        return f"md {kind.upper()}"
-    return _LAYER_WORDS.get(kind, kind)
+    return kind_word(device.type or "layer")
 
 
 def _layer_advice(device: BlockDevice) -> str:
@@ -164,43 +160,22 @@ def block_discard(ctx: ProbeContext, disk: Disk) -> BlockDiscard:
     return BlockDiscard(max_bytes, granularity, Evidence(max_path, "\n".join(lines) or "(not present)"))
 
 
-def _sysfs_node(name: str, kname: str, kind: str, discard_max: int | None,
-                children: tuple[BlockDevice, ...]) -> BlockDevice:
-    """A stack member known from sysfs only, in lsblk's shape so that one walker serves both."""
-    return BlockDevice(name=name, kname=kname, path=None, type=kind, size_bytes=None, model=None, serial=None,
-                       revision=None, vendor=None, transport=None, subsystems=None, rotational=None,
-                       removable=None, scheduler=None, discard_granularity=None, discard_max_bytes=discard_max,
-                       discard_zeroes=None, fstype=None, mountpoints=(), children=children, raw={})
-
-
-def _sysfs_passthrough(ctx: ProbeContext, disk: Disk) -> Passthrough:
-    """Without lsblk: the disk's partitions (/sys/block/NAME/NAMEp1) and their holders
-    (dm-N, mdN) with each one's queue/discard_max_bytes."""
-    own, _ = _sysfs_number(ctx, f"{SYS_BLOCK}/{disk.name}/queue/discard_max_bytes")
-    if own is None:
-        return Passthrough(None)
-
-    def node(name: str, base: str, kind: str) -> BlockDevice:
-        number, _ = _sysfs_number(ctx, f"{SYS_BLOCK}/{name}/queue/discard_max_bytes")
-        if number is None and kind == "part":
-            number = own  # a partition has no queue of its own: it is the disk's
-        children = tuple(node(h, f"{SYS_BLOCK}/{h}", "dm" if h.startswith("dm-") else "raid")
-                         for h in ctx.listdir(f"{base}/holders"))
-        label = ctx.read_value(f"{SYS_BLOCK}/{name}/dm/name") or name
-        return _sysfs_node(label, name, kind, number, children)
-
-    base = f"{SYS_BLOCK}/{disk.name}"
-    parts = tuple(node(p, f"{base}/{p}", "part") for p in ctx.listdir(base) if p.startswith(disk.name))
-    holders = tuple(node(h, f"{SYS_BLOCK}/{h}", "dm" if h.startswith("dm-") else "raid")
-                    for h in ctx.listdir(f"{base}/holders"))
-    root = _sysfs_node(disk.name, disk.name, "disk", own, parts + holders)
-    return discard_passthrough(root)
+def _as_block_device(node: Node) -> BlockDevice:
+    """A stack known from sysfs only, in lsblk's shape so that one verdict serves both."""
+    layer = node.layer
+    return BlockDevice(name=layer.label, kname=layer.kname, path=None, type=layer.kind, size_bytes=None, model=None,
+                       serial=None, revision=None, vendor=None, transport=None, subsystems=None, rotational=None,
+                       removable=None, scheduler=None, discard_granularity=None,
+                       discard_max_bytes=layer.discard_max_bytes, discard_zeroes=None, fstype=None, mountpoints=(),
+                       children=tuple(_as_block_device(n) for n in node.above), raw={})
 
 
 def passthrough_for(ctx: ProbeContext, disk: Disk) -> Passthrough:
+    """Whether discard reaches the disk through lsblk's tree of it or, without lsblk, through
+    sysfs's (its partitions and holders, each with its queue/discard_max_bytes)."""
     if disk.block is not None:
         return discard_passthrough(disk.block)
-    return _sysfs_passthrough(ctx, disk)
+    return discard_passthrough(_as_block_device(walk_down(ctx, disk.name)))
 
 
 # ---- fstrim.timer --------------------------------------------------------------------------------

@@ -113,11 +113,6 @@ class BlockIO:
     def statvfs(self, path: str) -> os.statvfs_result:
         return os.statvfs(path)
 
-    def device_of(self, path: str) -> tuple[int, int]:
-        """``(major, minor)`` of the filesystem a path is on."""
-        st = os.stat(path)
-        return os.major(st.st_dev), os.minor(st.st_dev)
-
     def write_file(self, path: str, size: int, content: Callable[[int, int], bytes],
                    on_written: Callable[[int], None] | None = None,
                    expect_device: tuple[int, int] | None = None) -> None:

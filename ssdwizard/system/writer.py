@@ -363,17 +363,6 @@ class Writer:
     def remove(self, path: str) -> None:
         self.host(path).unlink()
 
-    def remove_tree(self, path: str) -> None:
-        """Remove a journal folder that holds only files (an entry that never started)."""
-        host = self.host(path)
-        with contextlib.suppress(OSError):
-            for child in host.iterdir():
-                if not child.is_dir() or child.is_symlink():
-                    child.unlink()
-            host.rmdir()
-        with contextlib.suppress(OSError):
-            fsync_dir(host.parent)
-
     def remove_empty_dir(self, path: str) -> None:
         """Remove a folder apply created, if nothing else has been put in it since."""
         with contextlib.suppress(OSError):

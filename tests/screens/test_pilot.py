@@ -31,7 +31,9 @@ async def test_walk_the_whole_wizard_from_welcome_to_summary():
             await settle(pilot)
         assert seen == [s.id for s in STEPS]
         assert isinstance(app.screen, SummaryScreen)
-        await pilot.press("p")
+        await pilot.press("p")  # the export field has the focus: p is a letter of a file name
+        assert isinstance(app.screen, SummaryScreen) and app.screen.query_one("#export-path").value == "p"
+        await pilot.press("escape", "p")  # out of the field, then back
         assert isinstance(app.screen, StepScreen) and app.screen.step.id == "migration"
 
 

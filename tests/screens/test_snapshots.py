@@ -1,5 +1,6 @@
 """Every screen as a snapshot: on the Proxmox demo at 100x32, the disk choice, ahci and sata
-screens on the NVMe and IDE demos, and a few at 80x24 (a serial console or IPMI)."""
+screens on the NVMe and IDE demos, a few at 80x24 (a serial console or IPMI), the same in
+console mode (TERM=linux, vt220, a C locale: ASCII, 16 colours), and the too-small notice."""
 
 from __future__ import annotations
 
@@ -65,3 +66,17 @@ def test_light_theme(snap_compare):
         await walker(TO_STEP[2])(pilot)
 
     assert snap_compare(wizard("legacy-ide"), terminal_size=(100, 32), run_before=light)
+
+
+CONSOLE = {"welcome": [], "disk-choice": TO_DISK_CHOICE, "sata": TO_STEP[3], "mount": TO_STEP[6],
+           "migration": TO_STEP[9], "confirm": [*TO_STEP[4], "a"], "summary": TO_SUMMARY,
+           "step-list": [*TO_STEP[6], "l"], "help": [*TO_STEP[1], "f1"]}
+
+
+@pytest.mark.parametrize("screen", list(CONSOLE))
+def test_console_mode_80x24(snap_compare, screen):
+    assert snap_compare(wizard(console=True), terminal_size=(80, 24), run_before=walker(CONSOLE[screen]))
+
+
+def test_terminal_too_small(snap_compare):
+    assert snap_compare(wizard(), terminal_size=(60, 20), run_before=walker([]))

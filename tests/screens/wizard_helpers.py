@@ -10,9 +10,12 @@ from ssdwizard.steps import STEPS
 from ssdwizard.system import ProfileSystem
 
 
-def wizard(profile: str | Path = "pve-ceph-node", **kwargs) -> WizardApp:
+def wizard(profile: str | Path = "pve-ceph-node", console: bool = False, ansi: bool | None = None,
+           **kwargs) -> WizardApp:
+    """The wizard on a profile. Console mode and the 16-colour palette are chosen here, never
+    from this machine's TERM and locale, so that a snapshot looks the same everywhere."""
     path = PROFILES_DIR / profile if isinstance(profile, str) else profile
-    return WizardApp(ProfileSystem(path), **kwargs)
+    return WizardApp(ProfileSystem(path), console=console, ansi=console if ansi is None else ansi, **kwargs)
 
 
 async def settle(pilot, steps=STEPS) -> None:

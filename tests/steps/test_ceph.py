@@ -20,13 +20,13 @@ from ssdwizard.apply.plan import CommandRun, FileEdit
 from ssdwizard.data import PROFILES_DIR
 from ssdwizard.parsers import cephconf
 from ssdwizard.runner import run_step
-from ssdwizard.steps import ceph
+from ssdwizard.steps import STEPS, ceph
 from ssdwizard.machine.context import ProbeContext
 from ssdwizard.model import Status, Step
 from ssdwizard.system import ProfileSystem
 
 MIB = 1024 * 1024
-STEP = Step(ceph.ID, ceph.TITLE, ceph.probe, ceph.plan)
+STEP = next(s for s in STEPS if s.id == ceph.ID)  # with its Proxmox gate, as the table runs it
 DEMO = PROFILES_DIR / "pve-ceph-node"
 CONF = "root/etc/pve/ceph.conf"
 
@@ -76,10 +76,11 @@ def test_demo_facts_follow_the_contract():
         "rbd_cache": {"rbd_cache": True, "rbd_cache_size": 64 * MIB, "rbd_cache_max_dirty": 24 * MIB,
                       "rbd_cache_target_dirty": 16 * MIB, "rbd_cache_max_dirty_age": 1.0,
                       "rbd_cache_writethrough_until_flush": True},
-        "vms": [{"vmid": 100, "rbd_disks": 3, "cache_modes": ["writeback", "none", "none"]},
-                {"vmid": 101, "rbd_disks": 1, "cache_modes": ["writeback"]},
-                {"vmid": 102, "rbd_disks": 2, "cache_modes": ["writeback", "none"]},
-                {"vmid": 103, "rbd_disks": 1, "cache_modes": ["none"]}],
+        "vms": [{"vmid": 100, "rbd_disks": 3, "cache_modes": ["writeback", "none", "none"],
+                 "rbd_cache_on": [True, False, False]},
+                {"vmid": 101, "rbd_disks": 1, "cache_modes": ["writeback"], "rbd_cache_on": [True]},
+                {"vmid": 102, "rbd_disks": 2, "cache_modes": ["writeback", "none"], "rbd_cache_on": [True, False]},
+                {"vmid": 103, "rbd_disks": 1, "cache_modes": ["none"], "rbd_cache_on": [False]}],
         "virtual_disks": 7,
         "ram_reserved_bytes": 3 * 64 * MIB,
     }
@@ -123,7 +124,7 @@ def test_efidisk_tpmstate_krbd_cdrom_and_snapshots_are_told_apart():
     skipped = finding(result, "not librbd").message
     assert "VM 100 tpmstate0" in skipped and "VM 102 scsi1 (storage ceph-krbd has krbd 1" in skipped
     # 101: the snapshot [test] has ide0 without cache=, the current config cache=writeback: one disk, on.
-    assert result.facts["vms"][1] == {"vmid": 101, "rbd_disks": 1, "cache_modes": ["writeback"]}
+    assert result.facts["vms"][1] == {"vmid": 101, "rbd_disks": 1, "cache_modes": ["writeback"], "rbd_cache_on": [True]}
 
 
 def test_the_guides_advice_to_keep_the_defaults():
@@ -321,3 +322,21 @@ def test_with_cache_puts_the_option_where_proxmox_prints_it(drive, expected):
 def test_unknown_choice_is_an_error_not_a_guess():
     with pytest.raises(ValueError):
         ceph.plan(run(DEMO), {"ceph.values": "fast"})
+
+
+def test_the_picture_counts_the_disks_the_step_counts_also_for_an_unknown_cache_mode(tmp_path):
+    # cache=foo is no QEMU mode the table knows: the step counts its rbd cache as on (RAM may be
+    # taken), and the ceph picture used to keep its own list of modes and count it as off.
+    from ssdwizard.screens.pictures import ceph_picture
+
+    profile = copy_demo(tmp_path)
+    edit(profile, "root/etc/pve/nodes/pve2/qemu-server/103.conf", "ide0: ceph-vm:vm-103-disk-0,discard=on,size=32G\n",
+         "ide0: ceph-vm:vm-103-disk-0,cache=foo,discard=on,size=32G\n")
+    facts = run(profile).facts
+    vm103 = facts["vms"][3]
+    assert vm103["cache_modes"] == ["foo"] and vm103["rbd_cache_on"] == [True]
+    assert facts["ram_reserved_bytes"] == 4 * 64 * MIB
+    [_, bars] = ceph_picture(facts, facts["rbd_cache"]["rbd_cache_size"])
+    pictured = {label: value for label, value, _ in bars.rows}
+    assert pictured == {"VM 100": 64 * MIB, "VM 101": 64 * MIB, "VM 102": 64 * MIB, "VM 103": 64 * MIB}
+    assert sum(pictured.values()) == facts["ram_reserved_bytes"]

@@ -12,13 +12,13 @@ import pytest
 from ssdwizard.data import PROFILES_DIR
 from ssdwizard.parsers import datacenter
 from ssdwizard.runner import run_step
-from ssdwizard.steps import migration
+from ssdwizard.steps import STEPS, migration
 from ssdwizard.machine.context import ProbeContext
 from ssdwizard.model import Status, Step
 from ssdwizard.system import ProfileSystem
 
 PVE = PROFILES_DIR / "pve-ceph-node"
-STEP = Step(migration.ID, migration.TITLE, migration.probe, migration.plan)
+STEP = next(s for s in STEPS if s.id == migration.ID)  # with its Proxmox gate, as the table runs it
 IP_ARGV = ["ip", "-json", "addr"]
 
 

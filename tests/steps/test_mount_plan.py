@@ -5,6 +5,7 @@ options column of the lines it means to and nothing else."""
 from __future__ import annotations
 
 import difflib
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -357,6 +358,30 @@ def test_only_ambiguous_lines_give_an_empty_plan_with_the_warning(make_profile):
     _, plan = loop_plan(make_profile, fstab=text)
     assert plan is not None and plan.empty
     assert plan.warnings and "named by lines 1, 2" in plan.warnings[0]
+
+
+def test_an_empty_plan_says_why_in_apply_the_report_and_its_json(make_profile, capsys):
+    # The runner used to drop a plan without changes, and its warning with it: --apply said only
+    # "nothing to change".
+    from ssdwizard.cli import main
+
+    profile = str(loop_profile(make_profile, fstab="".join(FOCUS_LINES[1:2]) + "/dev/sdb2 /mnt/ssdw/old ext3 relatime 0 2\n"))
+    why = ("/mnt/ssdw/old is named by lines 1, 2 of /etc/fstab: the wizard does not edit an ambiguous line "
+           "(the later one wins at boot). Remove the line that is not meant and plan again.")
+    assert main(["--apply", "mount", "--disk", "sdb,sdc", "--machine", profile]) == 0  # nothing to apply
+    out = capsys.readouterr().out
+    assert out.startswith("== Mount options (mount): nothing to change. ")
+    assert f"\nWARNING: {why}\n" in out
+    assert main(["--apply", "mount", "--disk", "sdb,sdc", "--machine", profile, "--yes"]) == 0
+    assert f"\nWARNING: {why}\n" in capsys.readouterr().out
+
+    assert main(["--headless", "--steps", "mount", "--disk", "sdb,sdc", "--machine", profile, "--format", "json"]) == 1
+    [step] = json.loads(capsys.readouterr().out)["steps"]
+    assert step["plan"] is None and step["status"] == "warn"
+    assert {"status": "warn", "subject": "plan", "message": why, "advice": "", "evidence": []} in step["findings"]
+    for fmt in ("text", "markdown"):
+        main(["--headless", "--steps", "mount", "--disk", "sdb,sdc", "--machine", profile, "--format", fmt])
+        assert "the wizard does not edit an ambiguous line" in " ".join(capsys.readouterr().out.split())
 
 
 def test_malformed_lines_are_never_touched(make_profile):
