@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _loop import loop_device, require_root
 
-from ssdwizard.iops import measure_iops
+from ssdwizard.active.iops import measure_iops
 from ssdwizard.system.live import LiveSystem
 
 

@@ -25,7 +25,7 @@ from _loop import ext4_mount, loop_device, require_root
 
 from ssdwizard.system.blockio import BlockIO
 from ssdwizard.system.live import LiveSystem
-from ssdwizard.trimtest import Pattern, pieces_from_extents, trim_test
+from ssdwizard.active.trimtest import Pattern, pieces_from_extents, trim_test
 
 SIZE = 16 * 1024 * 1024
 

@@ -1,7 +1,7 @@
 """``--trim-test MOUNTPOINT`` and ``--iops DISK`` without a screen (issue 7).
 
-The two opt-in active tests: the logic lives in :mod:`ssdwizard.trimtest` and
-:mod:`ssdwizard.iops`; this module turns them into a headless command with progress on stderr,
+The two opt-in active tests: the logic lives in :mod:`ssdwizard.active.trimtest` and
+:mod:`ssdwizard.active.iops`; this module turns them into a headless command with progress on stderr,
 a report on stdout and an exit code.
 
 ``--trim-test``: without ``--yes`` it says what it would do and exits 1 without writing. With
@@ -64,7 +64,7 @@ def run_active_test(args: argparse.Namespace, system: System, out: TextIO, err: 
 
 def run_iops(system: System, disk: str, fmt: str, out: TextIO, err: TextIO,
              seconds: float | None = None) -> int:
-    from ssdwizard.iops import DEFAULT_SECONDS, IopsError, iops_fact, measure_iops
+    from ssdwizard.active.iops import DEFAULT_SECONDS, IopsError, iops_fact, measure_iops
 
     try:
         result = measure_iops(system, disk, seconds or DEFAULT_SECONDS, on_progress=_PhasePrinter(err, "iops"))
@@ -87,8 +87,8 @@ def run_trim_test(system: System, mount_point: str, yes: bool, fmt: str, out: Te
     from ssdwizard.steps import STEPS
     from ssdwizard.machine.context import ProbeContext
     from ssdwizard.machine.host import report_header
-    from ssdwizard.trimtest import TrimTestRefused, plan_trim_test, rzat_of, with_trim_test
-    from ssdwizard.trimtest import run_trim_test as run_test
+    from ssdwizard.active.trimtest import TrimTestRefused, plan_trim_test, rzat_of, with_trim_test
+    from ssdwizard.active.trimtest import run_trim_test as run_test
 
     try:
         plan = plan_trim_test(system, mount_point)

@@ -21,9 +21,9 @@ import threading
 import pytest
 
 from ssdwizard.cli import run
-from ssdwizard.iops import measure_iops
+from ssdwizard.active.iops import measure_iops
 from ssdwizard.system import LiveSystem
-from ssdwizard.trimtest import FILE_PREFIX, Verdict, plan_trim_test, run_trim_test, trim_test
+from ssdwizard.active.trimtest import FILE_PREFIX, Verdict, plan_trim_test, run_trim_test, trim_test
 
 MIB = 1024 * 1024
 
@@ -239,9 +239,9 @@ def test_iops_on_a_loop_device_reads_only_and_reports_each_depth(data_loop, engi
 
 
 def test_iops_headless_json(data_loop, monkeypatch):
-    import ssdwizard.iops
+    import ssdwizard.active.iops
 
-    monkeypatch.setattr(ssdwizard.iops, "DEFAULT_SECONDS", 0.3)
+    monkeypatch.setattr(ssdwizard.active.iops, "DEFAULT_SECONDS", 0.3)
     code, out, err = cli("--headless", "--iops", os.path.basename(data_loop), "--format", "json")
     assert code == 0, err
     figures = json.loads(out)["iops"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from ssdwizard.iops import percentile
+from ssdwizard.active.iops import percentile
 from ssdwizard.model import Status, StepResult
 from ssdwizard.system import CommandResult, Extent
-from ssdwizard.trimtest import (
+from ssdwizard.active.trimtest import (
     MIN_FILE_BYTES,
     UNIT,
     Layer,

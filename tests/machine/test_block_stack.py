@@ -24,7 +24,7 @@ from ssdwizard.machine.placement import probe_placement
 from ssdwizard.model import Status
 from ssdwizard.steps import trim
 from ssdwizard.system import LiveSystem, ProfileSystem
-from ssdwizard.trimtest import block_stack, first_blocking_layer
+from ssdwizard.active.trimtest import block_stack, first_blocking_layer
 
 DISCARD = 2147450880
 PCI = "/sys/devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block"
