@@ -102,7 +102,7 @@ class TrimTestModal(ActiveTestModal):
 
     @work(thread=True, exit_on_error=False, group="active")
     def _run(self, mount_point: str) -> None:
-        from ssdwizard.trimtest import TrimTestRefused, plan_trim_test, run_trim_test, with_trim_test
+        from ssdwizard.active.trimtest import TrimTestRefused, plan_trim_test, run_trim_test, with_trim_test
 
         app = self.app
         try:
@@ -140,7 +140,7 @@ class IopsModal(ActiveTestModal):
 
     @work(thread=True, exit_on_error=False, group="active")
     def _run(self) -> None:
-        from ssdwizard.iops import iops_fact, measure_iops
+        from ssdwizard.active.iops import iops_fact, measure_iops
 
         app = self.app
         try:
