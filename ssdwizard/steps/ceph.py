@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -107,7 +107,35 @@ def size_text(value: int | float) -> str:
     return humanize.naturalsize(value, binary=True)
 
 
-# ---- reading the machine -------------------------------------------------------------------------
+# ---- what the plan is made from ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Observed:
+    """What the probe read that the plan needs, and nothing else: the planner works from this
+    alone, never from the public facts (those are the report's)."""
+
+    #: This node's name (None: unknown): its VMs take ``qm set``, another node's ``pvesh``.
+    local_node: str | None
+    #: The cluster's nodes (``/etc/pve/nodes``), to name a migration target in the notes.
+    nodes: tuple[str, ...]
+    #: The ceph.conf to edit, as its real path (the link target); None without a ceph.conf.
+    config_path: str | None
+    #: Its text; None: no ceph.conf, so the monitors' config database takes the values.
+    config_text: str | None
+    #: The Ceph user the VMs' librbd connects as (``client.admin``).
+    client: str
+    #: The effective value of every option in the knowledge table, in its order.
+    values: tuple[EffectiveValue, ...]
+    #: The librbd disks of every VM in the cluster, VM by VM.
+    disks: tuple[RbdDisk, ...]
+    #: The VMIDs known to run (on this node: another node's are not visible from here).
+    running: tuple[int, ...]
+    #: This node's RAM in bytes (None: /proc/meminfo unreadable).
+    mem_total: int | None
+
+    def value(self, option: str) -> Any:
+        return next(v.value for v in self.values if v.option == option)
+
 
 @dataclass(frozen=True)
 class EffectiveValue:
@@ -145,6 +173,75 @@ class RbdDisk:
     def mode_words(self) -> str:
         return f"cache={self.cache}" if self.cache else f"no cache= (Proxmox default: {self.mode})"
 
+
+# ---- the probe --------------------------------------------------------------------------------------
+
+def probe(ctx: ProbeContext) -> StepResult:
+    """Behind the Proxmox gate of the step table: this runs on a Proxmox VE node only."""
+    path, real, text = _config_file(ctx)
+    storage_text = ctx.read_text(STORAGE_CFG)
+    storages = parse_storage_cfg(storage_text or "")
+    if path is None and not any(s.type == "rbd" for s in storages.storages):
+        return skipped(ID, TITLE, "No Ceph here: no /etc/pve/ceph.conf or /etc/ceph/ceph.conf, and no rbd storage "
+                       "in /etc/pve/storage.cfg.", skip_facts(ID), PVE_CEPH_DIR)
+    here = local_node(ctx)
+    vms, findings = _read_vms(ctx, storages, here)
+    client = _client_name(storages, vms)
+    database, db_note = _config_db(ctx, client, here)
+    document = cephconf.parse(text) if text is not None else None
+    values = effective_values(document, real or path, client, database)
+    size = int(values["rbd_cache_size"].value)
+    mem_total, mem_evidence = _mem_total(ctx)
+
+    findings.insert(0, _settings_finding(values, path, real, client))
+    if document is not None and (real or path):
+        findings += _ignored_findings(document, real or path or "", client)
+        for number, message in document.problems:
+            findings.append(Finding(Status.WARN, "ceph.conf", f"{real} line {number}: {message}.",
+                                    "Fix the line: since Octopus Ceph refuses to read a file with a syntax error.",
+                                    (Evidence(real or path or "", f"{number}: {text.split(chr(10))[number - 1] if text else ''}"),)))
+    if values["rbd_cache"].value is False:
+        findings.append(Finding(Status.WARN, "rbd_cache", f"rbd_cache is false ({values['rbd_cache'].where}). QEMU "
+                                "sets rbd_cache itself for each disk from its cache mode, so VMs with "
+                                "cache=writeback get the cache anyway; the setting only turns it off for other "
+                                "librbd clients (rbd, qemu-img) and contradicts the VMs' cache modes.",
+                                "Set `rbd cache = true` in [client] (the plan does it) and choose the cache per "
+                                "disk with cache=.", (Evidence(values["rbd_cache"].where, "rbd_cache = false"),)))
+    if db_note is not None:
+        findings.append(db_note)
+    findings += _constraint_findings(values)
+    findings += _mode_findings(vms, values)
+    findings += _ram_findings(vms, size, here, mem_total, mem_evidence)
+    findings.append(_comparison_finding(values))
+    external = [s.storage_id for s in storages.storages if s.uses_librbd and s.monhost]
+    if external:
+        findings.append(Finding(Status.OK, "external Ceph", f"Storage {', '.join(external)} connects to an external "
+                                "cluster (monhost): its librbd reads /etc/pve/priv/ceph/STORAGE.conf if present, not "
+                                "the node's ceph.conf; its disks are counted with the settings shown.", "",
+                                (Evidence(STORAGE_CFG, ", ".join(external)),)))
+
+    rbd_vms = [vm for vm in vms if vm.disks]
+    disks = [d for vm in rbd_vms for d in vm.disks]
+    facts = {
+        "config_path": real or path,
+        "rbd_cache": {name: values[name].value for name in FACT_OPTIONS},
+        # rbd_cache_on: the step's own decision per disk (cache_modes' order), so a picture or a
+        # script need not repeat the mode table, and agrees with it on a mode it does not know.
+        "vms": [{"vmid": vm.vmid, "rbd_disks": len(vm.disks), "cache_modes": [d.mode for d in vm.disks],
+                 "rbd_cache_on": [d.cache_on for d in vm.disks]}
+                for vm in rbd_vms],
+        "virtual_disks": len(disks),
+        "ram_reserved_bytes": reserved(disks, size),
+    }
+    observed = Observed(local_node=here, nodes=tuple(ctx.listdir(NODES_DIR)), config_path=real or path,
+                        config_text=text, client=client, values=tuple(values.values()), disks=tuple(disks),
+                        running=tuple(vm.vmid for vm in rbd_vms if vm.running), mem_total=mem_total)
+    status = Status.worst([f.status for f in findings])
+    return StepResult(ID, TITLE, status, _summary(rbd_vms, disks, size, here), tuple(findings), facts,
+                      observed=observed)
+
+
+# ---- reading the machine ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Vm:
@@ -289,6 +386,20 @@ def effective_values(document: cephconf.CephConf | None, path: str | None, clien
     return values
 
 
+def _mem_total(ctx: ProbeContext) -> tuple[int | None, Evidence | None]:
+    text = ctx.read_text(MEMINFO)
+    if text is None:
+        return None, None
+    try:
+        info = meminfo.parse(text)
+    except ParseError:
+        return None, None
+    line = next((l for l in text.splitlines() if l.startswith("MemTotal:")), "")
+    return info.total_bytes, Evidence(MEMINFO, line)
+
+
+# ---- findings --------------------------------------------------------------------------------------
+
 def _show(option: str, value: Any) -> str:
     row = options_table()[option]
     if row.type == "size" and isinstance(value, int):
@@ -297,8 +408,6 @@ def _show(option: str, value: Any) -> str:
         return f"{value:g} s"
     return str(value).lower() if isinstance(value, bool) else str(value)
 
-
-# ---- findings --------------------------------------------------------------------------------------
 
 def _settings_finding(values: dict[str, EffectiveValue], path: str | None, real: str | None,
                       client: str) -> Finding:
@@ -441,88 +550,6 @@ def _ram_findings(vms: list[Vm], size: int, here: str | None, mem_total: int | N
     return found
 
 
-# ---- the probe --------------------------------------------------------------------------------------
-
-def probe(ctx: ProbeContext) -> StepResult:
-    """Behind the Proxmox gate of the step table: this runs on a Proxmox VE node only."""
-    path, real, text = _config_file(ctx)
-    storage_text = ctx.read_text(STORAGE_CFG)
-    storages = parse_storage_cfg(storage_text or "")
-    if path is None and not any(s.type == "rbd" for s in storages.storages):
-        return skipped(ID, TITLE, "No Ceph here: no /etc/pve/ceph.conf or /etc/ceph/ceph.conf, and no rbd storage "
-                       "in /etc/pve/storage.cfg.", skip_facts(ID), PVE_CEPH_DIR)
-    here = local_node(ctx)
-    vms, findings = _read_vms(ctx, storages, here)
-    client = _client_name(storages, vms)
-    database, db_note = _config_db(ctx, client, here)
-    document = cephconf.parse(text) if text is not None else None
-    values = effective_values(document, real or path, client, database)
-    size = int(values["rbd_cache_size"].value)
-    mem_total, mem_evidence = _mem_total(ctx)
-
-    findings.insert(0, _settings_finding(values, path, real, client))
-    if document is not None and (real or path):
-        findings += _ignored_findings(document, real or path or "", client)
-        for number, message in document.problems:
-            findings.append(Finding(Status.WARN, "ceph.conf", f"{real} line {number}: {message}.",
-                                    "Fix the line: since Octopus Ceph refuses to read a file with a syntax error.",
-                                    (Evidence(real or path or "", f"{number}: {text.split(chr(10))[number - 1] if text else ''}"),)))
-    if values["rbd_cache"].value is False:
-        findings.append(Finding(Status.WARN, "rbd_cache", f"rbd_cache is false ({values['rbd_cache'].where}). QEMU "
-                                "sets rbd_cache itself for each disk from its cache mode, so VMs with "
-                                "cache=writeback get the cache anyway; the setting only turns it off for other "
-                                "librbd clients (rbd, qemu-img) and contradicts the VMs' cache modes.",
-                                "Set `rbd cache = true` in [client] (the plan does it) and choose the cache per "
-                                "disk with cache=.", (Evidence(values["rbd_cache"].where, "rbd_cache = false"),)))
-    if db_note is not None:
-        findings.append(db_note)
-    findings += _constraint_findings(values)
-    findings += _mode_findings(vms, values)
-    findings += _ram_findings(vms, size, here, mem_total, mem_evidence)
-    findings.append(_comparison_finding(values))
-    external = [s.storage_id for s in storages.storages if s.uses_librbd and s.monhost]
-    if external:
-        findings.append(Finding(Status.OK, "external Ceph", f"Storage {', '.join(external)} connects to an external "
-                                "cluster (monhost): its librbd reads /etc/pve/priv/ceph/STORAGE.conf if present, not "
-                                "the node's ceph.conf; its disks are counted with the settings shown.", "",
-                                (Evidence(STORAGE_CFG, ", ".join(external)),)))
-
-    rbd_vms = [vm for vm in vms if vm.disks]
-    disks = [d for vm in rbd_vms for d in vm.disks]
-    facts = {
-        "config_path": real or path,
-        "rbd_cache": {name: values[name].value for name in FACT_OPTIONS},
-        # rbd_cache_on: the step's own decision per disk (cache_modes' order), so a picture or a
-        # script need not repeat the mode table, and agrees with it on a mode it does not know.
-        "vms": [{"vmid": vm.vmid, "rbd_disks": len(vm.disks), "cache_modes": [d.mode for d in vm.disks],
-                 "rbd_cache_on": [d.cache_on for d in vm.disks]}
-                for vm in rbd_vms],
-        "virtual_disks": len(disks),
-        "ram_reserved_bytes": reserved(disks, size),
-    }
-    inputs = {
-        "config_path": path, "real_path": real, "config_text": text, "client": client, "local_node": here,
-        "nodes": ctx.listdir(NODES_DIR), "mem_total": mem_total,
-        "effective": {name: asdict(v) for name, v in values.items()},
-        "vms": [{"vmid": vm.vmid, "node": vm.node, "running": vm.running, "name": vm.name} for vm in rbd_vms],
-        "disks": [asdict(d) for d in disks],
-    }
-    status = Status.worst([f.status for f in findings])
-    return StepResult(ID, TITLE, status, _summary(rbd_vms, disks, size, here), tuple(findings), facts, None, inputs)
-
-
-def _mem_total(ctx: ProbeContext) -> tuple[int | None, Evidence | None]:
-    text = ctx.read_text(MEMINFO)
-    if text is None:
-        return None, None
-    try:
-        info = meminfo.parse(text)
-    except ParseError:
-        return None, None
-    line = next((l for l in text.splitlines() if l.startswith("MemTotal:")), "")
-    return info.total_bytes, Evidence(MEMINFO, line)
-
-
 def _summary(vms: list[Vm], disks: list[RbdDisk], size: int, here: str | None) -> str:
     if not disks:
         return "Ceph is configured, but no VM disk uses librbd."
@@ -557,10 +584,6 @@ def with_cache(value: str, mode: str = "writeback") -> str:
     return ",".join(parts)
 
 
-def _disk_from(data: Mapping[str, Any]) -> RbdDisk:
-    return RbdDisk(**data)
-
-
 def _set_argv(disk: RbdDisk, value: str, here: str | None) -> tuple[str, ...]:
     """``qm`` only manages the VMs of the node it runs on; another node's VM goes through the API."""
     if here is None or disk.node == here:
@@ -569,14 +592,14 @@ def _set_argv(disk: RbdDisk, value: str, here: str | None) -> tuple[str, ...]:
 
 
 def plan(result: StepResult, choices: Mapping[str, str]) -> Plan | None:
-    inputs = result.inputs
-    if result.status is Status.SKIP or not inputs:
+    """Made from ``result.observed`` alone; a skipped or broken probe observed nothing."""
+    observed = result.observed
+    if not isinstance(observed, Observed):
         return None
     choice = chosen(choices, CHOICE)
-    here = inputs["local_node"]
+    here = observed.local_node
     table = options_table()
-    effective = inputs["effective"]
-    disks = [_disk_from(d) for d in inputs["disks"]]
+    disks = observed.disks
     changes: list[CommandRun | FileEdit] = []
 
     turned_on: list[RbdDisk] = []
@@ -591,36 +614,36 @@ def plan(result: StepResult, choices: Mapping[str, str]) -> Plan | None:
         turned_on.append(disk)
 
     wanted: dict[str, str] = {}
-    if effective["rbd_cache"]["value"] is False:
+    if observed.value("rbd_cache") is False:
         wanted["rbd_cache"] = "true"
     if choice == "guide":
         for name, row in table.items():
-            if effective[name]["value"] != row.guide:
+            if observed.value(name) != row.guide:
                 wanted[name] = row.guide_text
-    conf_change = _conf_change(inputs, wanted, choice)
+    conf_change = _conf_change(observed, wanted, choice)
     if conf_change is not None:
         changes.extend(conf_change)
 
     if not changes:
         return None
-    new_size = table["rbd_cache_size"].guide if "rbd_cache_size" in wanted else effective["rbd_cache_size"]["value"]
-    old_size = effective["rbd_cache_size"]["value"]
-    return Plan(ID, tuple(changes), tuple(_ram_warnings(disks, turned_on, old_size, new_size, inputs)),
-                tuple(_notes(inputs, disks, turned_on, bool(wanted))))
+    old_size = observed.value("rbd_cache_size")
+    new_size = table["rbd_cache_size"].guide if "rbd_cache_size" in wanted else old_size
+    return Plan(ID, tuple(changes), tuple(_ram_warnings(observed, turned_on, old_size, new_size)),
+                tuple(_notes(observed, turned_on, bool(wanted))))
 
 
-def _conf_change(inputs: Mapping[str, Any], wanted: Mapping[str, str], choice: str) -> list[CommandRun | FileEdit] | None:
+def _conf_change(observed: Observed, wanted: Mapping[str, str], choice: str) -> list[CommandRun | FileEdit] | None:
     if not wanted:
         return None
-    text, real = inputs["config_text"], inputs["real_path"] or inputs["config_path"]
+    text, real = observed.config_text, observed.config_path
     words = "the guide's values" if choice == "guide" else "rbd_cache = true"
-    if text is None:
+    if text is None or real is None:
         # No ceph.conf to edit: the monitors' config database serves every client of the cluster.
         return [CommandRun(("ceph", "config", "set", "client", name, value), ("ceph", "config", "rm", "client", name),
                            f"set {name} = {value} for all librbd clients ({words})") for name, value in wanted.items()]
     after = text
     for name, value in wanted.items():
-        after = _set_option(after, name, value, inputs["client"])
+        after = _set_option(after, name, value, observed.client)
     keys = ", ".join(f"{name} = {value}" for name, value in wanted.items())
     return [FileEdit(real, text, after, f"[client] {keys} ({words}); pmxcfs shares /etc/pve/ceph.conf with every "
                      "node" if real == PVE_CEPH_CONF else f"[client] {keys} ({words})")]
@@ -651,10 +674,10 @@ def _section_for(document: cephconf.CephConf, option: str, client: str) -> str:
     return "client"
 
 
-def _ram_warnings(disks: list[RbdDisk], turned_on: list[RbdDisk], old_size: int, new_size: int,
-                  inputs: Mapping[str, Any]) -> list[str]:
+def _ram_warnings(observed: Observed, turned_on: list[RbdDisk], old_size: int, new_size: int) -> list[str]:
+    disks, here, mem_total = observed.disks, observed.local_node, observed.mem_total
     turned = {(d.vmid, d.key) for d in turned_on}
-    nodes = sorted({d.node for d in disks}, key=lambda n: (n != inputs["local_node"], n))
+    nodes = sorted({d.node for d in disks}, key=lambda n: (n != here, n))
     lines = []
     for node in nodes:
         mine = [d for d in disks if d.node == node]
@@ -663,20 +686,19 @@ def _ram_warnings(disks: list[RbdDisk], turned_on: list[RbdDisk], old_size: int,
         if before == after:
             continue
         share = ""
-        if node == inputs["local_node"] and inputs["mem_total"]:
-            share = f" ({before / inputs['mem_total']:.1%} → {after / inputs['mem_total']:.1%} of its RAM)"
+        if node == here and mem_total:
+            share = f" ({before / mem_total:.1%} → {after / mem_total:.1%} of its RAM)"
         lines.append(f"{node}: the rbd caches may take {size_text(before)} → {size_text(after)} of RAM{share}, "
                      "outside the VMs' memory settings.")
     return lines
 
 
-def _notes(inputs: Mapping[str, Any], disks: list[RbdDisk], turned_on: list[RbdDisk], conf_changed: bool) -> list[str]:
-    here = inputs["local_node"]
-    running = {vm["vmid"]: vm for vm in inputs["vms"]}
-    others = [n for n in inputs["nodes"] if n != here]
+def _notes(observed: Observed, turned_on: list[RbdDisk], conf_changed: bool) -> list[str]:
+    here, disks, running = observed.local_node, observed.disks, observed.running
+    others = [n for n in observed.nodes if n != here]
     target = others[0] if others else "OTHERNODE"
     notes: list[str] = []
-    restart = sorted({d.vmid for d in turned_on if running.get(d.vmid, {}).get("running")})
+    restart = sorted({d.vmid for d in turned_on if d.vmid in running})
     if restart:
         notes.append("Running VMs whose cache= changes: `qm set` stores the new mode as a pending change, applied "
                      "when Proxmox next starts the VM. A reboot from inside the guest is not enough (the QEMU "
@@ -684,7 +706,7 @@ def _notes(inputs: Mapping[str, Any], disks: list[RbdDisk], turned_on: list[RbdD
                      "them: " + "; ".join(f"`qm shutdown {v} && qm start {v}`" for v in restart) + ".")
     if conf_changed:
         on_after = {d.vmid for d in disks if d.cache_on or d in turned_on}
-        migrate = sorted(v for v in on_after if running.get(v, {}).get("running") and v not in restart)
+        migrate = sorted(v for v in on_after if v in running and v not in restart)
         if migrate:
             notes.append("librbd reads ceph.conf when QEMU starts: running VMs keep their old cache settings until "
                          "they run in a new QEMU process. A live migration does that without downtime (a reboot "

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 import statistics
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,7 @@ from ssdwizard.parsers.pvetasks import (
 )
 from ssdwizard.machine.context import ProbeContext
 from ssdwizard.model import Evidence, Finding, Status, StepResult
+from ssdwizard.steps import chosen
 from ssdwizard.machine.network import (
     HOSTS,
     IP_ADDR_ARGV,  # noqa: F401 - re-exported: the command this step runs (DESIGN §3.1)
@@ -74,6 +75,103 @@ _SET_UP_FIRST = ("To migrate faster without that risk, first give every node an 
                  "keep type=secure.")
 
 
+# ---- what the plan is made from -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ManagementNetwork:
+    """A network an admin reaches the node on, and why it counts as such."""
+
+    network: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NetworkUse:
+    """A network this node has an address on, with the interface that carries it."""
+
+    network: str
+    interface: str
+    address: str
+    link: Link | None = None
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the probe read that the plan needs, and nothing else: the planner works from this
+    alone, never from the public facts (those are the report's)."""
+
+    #: datacenter.cfg as it is ("" when there is none: the edit creates it).
+    datacenter_text: str
+    #: The deprecated ``migration_unsecure`` line is there (the edit drops it).
+    legacy_present: bool
+    #: The networks that must not carry an unencrypted migration.
+    management: tuple[ManagementNetwork, ...]
+    #: Every network this node has an address in (no loopback, no link-local).
+    node_networks: tuple[str, ...]
+    #: The private networks besides the management ones, with the link under each.
+    candidates: tuple[NetworkUse, ...]
+    #: The candidate the plan takes when the admin names none (None: there is none).
+    default_network: str | None
+
+
+# ---- the probe ------------------------------------------------------------------------------------
+
+def probe(ctx: ProbeContext) -> StepResult:
+    """Behind the Proxmox gate of the step table: this runs on a Proxmox VE node only."""
+    settings = read_settings(ctx)
+    node = hostname(ctx)
+    view = read_network(ctx)
+    cluster = cluster_address(ctx, node)
+    hosts_text = ctx.read_text(HOSTS)
+    named = addresses_of(parse_hosts(hosts_text), node) if hosts_text and node else ()
+    management = management_networks(view, cluster, named[0].address if named else None)
+    candidates = dedicated_candidates(ctx, view, management)
+    history = read_history(ctx)
+
+    findings = _settings_findings(settings)
+    # The network migrations use: the configured one, else the cluster network.
+    used_network, used_why = settings.network, "the migration network datacenter.cfg sets"
+    if used_network is None and cluster is not None:
+        cluster_net = next((str(i.network) for _, i in view.addresses() if str(i.ip) == cluster.address), None)
+        used_network = cluster_net
+        used_why = "the cluster network, as datacenter.cfg sets no migration network"
+    used = carrier(view, used_network) if used_network else None
+    link = link_of(ctx, view, used[0]) if used else None
+
+    findings.append(_transport_finding(settings, used_network, used_why, used, link, cluster, view))
+    findings.extend(_history_findings(history))
+    utilisation, util_finding = _utilisation(history, link)
+    if util_finding is not None:
+        findings.append(util_finding)
+    default = _default_network(settings, candidates)
+    findings.append(_advice_finding(settings, used_network, management, candidates, default))
+    if cluster is not None and not cluster.in_cluster:
+        findings.append(Finding(Status.OK, "cluster", "This node is not in a cluster (no /etc/pve/corosync.conf): "
+                                "there is no other node to migrate to yet.", "", (cluster.evidence,)))
+
+    facts = {
+        "type": settings.type,
+        "network": settings.network,
+        "legacy_unsecure": settings.legacy_unsecure,
+        "tasks": [m.fact() for m in history.migrations],
+        "link_gbps": link.gbps if link else None,
+        "utilisation": utilisation,
+    }
+    observed = Observed(
+        datacenter_text=settings.text or "",
+        legacy_present=settings.legacy_line is not None,
+        management=tuple(ManagementNetwork(net, tuple(why)) for net, why in management.items()),
+        node_networks=tuple(sorted({str(i.network) for _, i in view.addresses()
+                                    if not i.ip.is_loopback and not i.ip.is_link_local})),
+        candidates=tuple(candidates),
+        default_network=default,
+    )
+    status = Status.worst([f.status for f in findings])
+    return StepResult(ID, TITLE, status, _summary(settings, used_network, history, utilisation, link),
+                      tuple(findings), facts, observed=observed)
+
+
 # ---- datacenter.cfg ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -112,41 +210,7 @@ def read_settings(ctx: ProbeContext) -> Settings:
                     config.get(dc.LEGACY_KEY), config.get("migration"))
 
 
-def _settings_findings(settings: Settings) -> list[Finding]:
-    findings: list[Finding] = []
-    config, ev = settings.config, (settings.evidence(),)
-    migration = config.migration if config is not None else None
-    if migration is not None and migration.problems:
-        findings.append(Finding(Status.WARN, "datacenter.cfg", "The migration line does not match Proxmox's "
-                                f"schema: {'; '.join(migration.problems)}. Proxmox rejects such a value.",
-                                "Write it as `migration: type=secure|insecure,network=CIDR` (no blanks).", ev))
-    if settings.legacy_line is not None:
-        ignored = config is not None and config.legacy_ignored
-        message = (f"`{settings.legacy_line.text.strip()}` is deprecated since {dc.LEGACY_SINCE}, when "
-                   "`migration: type=...` replaced it.")
-        if ignored:
-            message += (" The migration line sets a type too, so Proxmox ignores the old key (and warns "
-                        "about it at every migration).")
-        else:
-            message += f" Proxmox still reads it while no migration type is set: type={settings.type}."
-        findings.append(Finding(Status.WARN, dc.LEGACY_KEY, message,
-                                "Remove it and set the type on the migration line instead (the plan does "
-                                "both where a dedicated network exists).", ev))
-    return findings
-
-
 # ---- networks -------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class NetworkUse:
-    """A network this node has an address on, with the interface that carries it."""
-
-    network: str
-    interface: str
-    address: str
-    link: Link | None = None
-    reasons: tuple[str, ...] = ()
-
 
 def management_networks(view: NetView, cluster: ClusterAddress | None,
                         hosts_address: str | None) -> dict[str, list[str]]:
@@ -175,7 +239,8 @@ def management_networks(view: NetView, cluster: ClusterAddress | None,
     return found
 
 
-def _overlaps(network: str, others: Mapping[str, Any]) -> bool:
+def _overlaps(network: str, others: Iterable[str]) -> bool:
+    """Whether ``network`` overlaps any of ``others`` (CIDRs; a mapping's keys)."""
     mine = network_of(network)
     if mine is None:
         return False
@@ -209,6 +274,16 @@ def carrier(view: NetView, network: str) -> tuple[str, str] | None:
         return None
     return next(((name, str(iface.ip)) for name, iface in view.addresses()
                  if iface.ip.version == net.version and iface.ip in net), None)
+
+
+def _default_network(settings: Settings, candidates: list[NetworkUse]) -> str | None:
+    if not candidates:
+        return None
+    configured = network_of(settings.network) if settings.network else None
+    for candidate in candidates:
+        if configured is not None and str(configured) == candidate.network:
+            return candidate.network
+    return max(candidates, key=lambda c: (c.link.mbps or 0) if c.link else 0).network
 
 
 # ---- task history ---------------------------------------------------------------------------------
@@ -290,6 +365,31 @@ def read_history(ctx: ProbeContext) -> History:
         except ParseError as exc:
             history.migrations.append(Migration(entry, None, exc.message))
     return history
+
+
+# ---- findings -------------------------------------------------------------------------------------
+
+def _settings_findings(settings: Settings) -> list[Finding]:
+    findings: list[Finding] = []
+    config, ev = settings.config, (settings.evidence(),)
+    migration = config.migration if config is not None else None
+    if migration is not None and migration.problems:
+        findings.append(Finding(Status.WARN, "datacenter.cfg", "The migration line does not match Proxmox's "
+                                f"schema: {'; '.join(migration.problems)}. Proxmox rejects such a value.",
+                                "Write it as `migration: type=secure|insecure,network=CIDR` (no blanks).", ev))
+    if settings.legacy_line is not None:
+        ignored = config is not None and config.legacy_ignored
+        message = (f"`{settings.legacy_line.text.strip()}` is deprecated since {dc.LEGACY_SINCE}, when "
+                   "`migration: type=...` replaced it.")
+        if ignored:
+            message += (" The migration line sets a type too, so Proxmox ignores the old key (and warns "
+                        "about it at every migration).")
+        else:
+            message += f" Proxmox still reads it while no migration type is set: type={settings.type}."
+        findings.append(Finding(Status.WARN, dc.LEGACY_KEY, message,
+                                "Remove it and set the type on the migration line instead (the plan does "
+                                "both where a dedicated network exists).", ev))
+    return findings
 
 
 def mib_to_gbit(mib_s: float) -> float:
@@ -375,69 +475,6 @@ def _failure_finding(m: Migration) -> Finding:
                    f"{error}", advice, (Evidence(m.path, excerpt),))
 
 
-# ---- the probe ------------------------------------------------------------------------------------
-
-def probe(ctx: ProbeContext) -> StepResult:
-    """Behind the Proxmox gate of the step table: this runs on a Proxmox VE node only."""
-    settings = read_settings(ctx)
-    node = hostname(ctx)
-    view = read_network(ctx)
-    cluster = cluster_address(ctx, node)
-    hosts_text = ctx.read_text(HOSTS)
-    named = addresses_of(parse_hosts(hosts_text), node) if hosts_text and node else ()
-    management = management_networks(view, cluster, named[0].address if named else None)
-    candidates = dedicated_candidates(ctx, view, management)
-    history = read_history(ctx)
-
-    findings = _settings_findings(settings)
-    # The network migrations use: the configured one, else the cluster network.
-    used_network, used_why = settings.network, "the migration network datacenter.cfg sets"
-    if used_network is None and cluster is not None:
-        cluster_net = next((str(i.network) for _, i in view.addresses() if str(i.ip) == cluster.address), None)
-        used_network = cluster_net
-        used_why = "the cluster network, as datacenter.cfg sets no migration network"
-    used = carrier(view, used_network) if used_network else None
-    link = link_of(ctx, view, used[0]) if used else None
-
-    findings.append(_transport_finding(settings, used_network, used_why, used, link, cluster, view))
-    findings.extend(_history_findings(history))
-    utilisation, util_finding = _utilisation(history, link)
-    if util_finding is not None:
-        findings.append(util_finding)
-    default = _default_network(settings, candidates)
-    findings.append(_advice_finding(settings, used_network, management, candidates, default))
-    if cluster is not None and not cluster.in_cluster:
-        findings.append(Finding(Status.OK, "cluster", "This node is not in a cluster (no /etc/pve/corosync.conf): "
-                                "there is no other node to migrate to yet.", "", (cluster.evidence,)))
-
-    facts = {
-        "type": settings.type,
-        "network": settings.network,
-        "legacy_unsecure": settings.legacy_unsecure,
-        "tasks": [m.fact() for m in history.migrations],
-        "link_gbps": link.gbps if link else None,
-        "utilisation": utilisation,
-    }
-    inputs = {
-        "datacenter_text": settings.text or "",
-        "datacenter_exists": settings.text is not None,
-        "current_type": settings.type,
-        "current_network": settings.network,
-        "legacy_present": settings.legacy_line is not None,
-        "management_networks": {net: list(why) for net, why in management.items()},
-        "node_networks": sorted({str(i.network) for _, i in view.addresses()
-                                 if not i.ip.is_loopback and not i.ip.is_link_local}),
-        "candidates": [{"network": c.network, "interface": c.interface, "address": c.address,
-                        "link": c.link.describe() if c.link else None,
-                        "gbps": c.link.gbps if c.link else None,
-                        "notes": list(c.link.notes) if c.link else []} for c in candidates],
-        "default_network": default,
-    }
-    status = Status.worst([f.status for f in findings])
-    return StepResult(ID, TITLE, status, _summary(settings, used_network, history, utilisation, link),
-                      tuple(findings), facts, inputs=inputs)
-
-
 def _transport_finding(settings: Settings, network: str | None, why: str, used: tuple[str, str] | None,
                        link: Link | None, cluster: ClusterAddress | None, view: NetView) -> Finding:
     kind = settings.type + (f" (from the deprecated {dc.LEGACY_KEY})" if settings.from_legacy else "")
@@ -496,16 +533,6 @@ def _utilisation(history: History, link: Link | None) -> tuple[float | None, Fin
     return round(share, 4), Finding(Status.OK, "utilisation", message, observation, evidence)
 
 
-def _default_network(settings: Settings, candidates: list[NetworkUse]) -> str | None:
-    if not candidates:
-        return None
-    configured = network_of(settings.network) if settings.network else None
-    for candidate in candidates:
-        if configured is not None and str(configured) == candidate.network:
-            return candidate.network
-    return max(candidates, key=lambda c: (c.link.mbps or 0) if c.link else 0).network
-
-
 def _advice_finding(settings: Settings, network: str | None, management: Mapping[str, list[str]],
                     candidates: list[NetworkUse], default: str | None) -> Finding:
     ev = (settings.evidence(),)
@@ -560,51 +587,55 @@ def _summary(settings: Settings, network: str | None, history: History, utilisat
 
 # ---- the plan -------------------------------------------------------------------------------------
 
+def _network(observed: Observed, choices: Mapping[str, str]) -> str:
+    """The admin's free-text network, else the dedicated one the probe found ("" for none)."""
+    return chosen(choices, CHOICE_NETWORK) or observed.default_network or ""
+
+
 def refusal(result: StepResult, choices: Mapping[str, str]) -> str | None:
     """Why there is no plan for these choices, in words; None when a plan can be made."""
-    inputs = result.inputs
-    if result.status is Status.SKIP or not inputs:
+    observed = result.observed
+    if not isinstance(observed, Observed):
         return "Not a Proxmox VE node."
-    chosen = choices.get(CHOICE_NETWORK) or inputs.get("default_network")
-    if not chosen:
+    network = _network(observed, choices)
+    if not network:
         return ("This node has no dedicated private network for migration. " + _SET_UP_FIRST)
-    net = network_of(chosen)
-    if net is None or "/" not in chosen:
-        return f"{chosen!r} is not a network in CIDR form (like 10.10.10.0/24)."
+    net = network_of(network)
+    if net is None or "/" not in network:
+        return f"{network!r} is not a network in CIDR form (like 10.10.10.0/24)."
     if not is_private(net):
         return (f"{net} is not a private network (RFC 1918 or fc00::/7): an insecure migration would send VM "
                 "memory unencrypted where others can read it.")
-    management = inputs.get("management_networks", {})
-    if _overlaps(str(net), management):
-        whys = "; ".join(w for m, ws in management.items() if _overlaps(m, {str(net): 0}) for w in ws)
+    if _overlaps(str(net), [m.network for m in observed.management]):
+        whys = "; ".join(w for m in observed.management if _overlaps(m.network, (str(net),)) for w in m.reasons)
         return f"{net} is the management network ({whys}): VM memory must not cross it unencrypted."
-    if not any(_overlaps(str(net), {n: 0}) for n in inputs.get("node_networks", [])):
+    if not any(_overlaps(str(net), (n,)) for n in observed.node_networks):
         return f"This node has no address in {net}; Proxmox needs one on every node to migrate over it."
     return None
 
 
 def plan(result: StepResult, choices: Mapping[str, str]) -> Plan | None:
     """The datacenter.cfg edit: ``migration: type=insecure,network=CIDR`` and the deprecated key
-    removed, only for a private network that is not the management network."""
-    if refusal(result, choices) is not None:
+    removed, only for a private network that is not the management network. Made from
+    ``result.observed`` alone; a skipped or broken probe observed nothing."""
+    observed = result.observed
+    if not isinstance(observed, Observed) or refusal(result, choices) is not None:
         return None
-    inputs = result.inputs
-    chosen = choices.get(CHOICE_NETWORK) or inputs["default_network"]
-    network = str(ipaddress.ip_network(chosen, strict=False))
-    before = inputs["datacenter_text"]
+    network = str(ipaddress.ip_network(_network(observed, choices), strict=False))
+    before = observed.datacenter_text
     after = dc.parse(before).with_migration("insecure", network)
     if after == before:
         return None
     why = f"migrate over the dedicated network {network} without the ssh tunnel"
-    if inputs.get("legacy_present"):
+    if observed.legacy_present:
         why += f"; drop the deprecated {dc.LEGACY_KEY}"
-    candidate = next((c for c in inputs.get("candidates", []) if c["network"] == network), None)
+    candidate = next((c for c in observed.candidates if c.network == network), None)
     notes = [f"datacenter.cfg is cluster-wide: every node migrates over {network} from then on, so every node "
              f"needs exactly one address in it.",
              "Takes effect with the next migration; nothing restarts."]
-    if candidate is not None and candidate.get("link"):
-        notes.append(f"On this node: {candidate['link']}.")
-        notes.extend(candidate.get("notes", []))
+    if candidate is not None and candidate.link is not None:
+        notes.append(f"On this node: {candidate.link.describe()}.")
+        notes.extend(candidate.link.notes)
     warnings = (f"VM memory then crosses {network} unencrypted: {_READABLE} Do this only if {network} is a "
                 "network only the cluster nodes are on (no guests, not routed to the LAN).",)
     return Plan(ID, (FileEdit(DATACENTER_CFG, before, after, why),), warnings, tuple(notes))

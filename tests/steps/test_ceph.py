@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import pytest
 
@@ -317,6 +318,24 @@ def test_machines_without_proxmox_skip(name):
 ])
 def test_with_cache_puts_the_option_where_proxmox_prints_it(drive, expected):
     assert ceph.with_cache(drive) == expected
+
+
+@pytest.mark.parametrize("choice", ["defaults", "guide"])
+def test_the_plan_is_made_from_what_the_probe_observed_alone(choice):
+    result = run(DEMO, choice)
+    observed = result.observed
+    assert isinstance(observed, ceph.Observed)
+    assert observed.disks and all(isinstance(d, ceph.RbdDisk) for d in observed.disks)
+    assert (observed.local_node, observed.config_path, observed.running) == ("pve1", "/etc/pve/ceph.conf", (100, 101))
+    # facts, findings and the old untyped inputs emptied: the same plan
+    bare = replace(result, facts={}, findings=(), inputs={}, plan=None)
+    assert result.plan is not None and ceph.plan(bare, {"ceph.values": choice}) == result.plan
+    # nothing observed (a skipped or broken probe): no plan
+    assert ceph.plan(replace(result, observed=None), {"ceph.values": choice}) is None
+
+
+def test_a_skipped_step_observed_nothing():
+    assert run(PROFILES_DIR / "nvme-workstation").observed is None
 
 
 def test_unknown_choice_is_an_error_not_a_guess():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -157,6 +158,23 @@ def test_choosing_a_network_explicitly(pve_copy):
     assert "network=10.10.10.0/24" in result.plan.changes[0].after
 
 
+@pytest.mark.parametrize("choices", [{}, {migration.CHOICE_NETWORK: "10.10.10.77/24"}])
+def test_the_plan_is_made_from_what_the_probe_observed_alone(choices):
+    result = run(PVE, choices)
+    observed = result.observed
+    assert isinstance(observed, migration.Observed)
+    assert observed.default_network == "10.10.10.0/24" and observed.legacy_present
+    assert all(isinstance(m, migration.ManagementNetwork) for m in observed.management)
+    assert all(isinstance(c, migration.NetworkUse) for c in observed.candidates)
+    # facts, findings and the old untyped inputs emptied: the same plan
+    bare = replace(result, facts={}, findings=(), inputs={}, plan=None)
+    assert result.plan is not None and migration.plan(bare, choices) == result.plan
+    # nothing observed (a skipped or broken probe): no plan, and the refusal says so
+    nothing = replace(result, observed=None)
+    assert migration.plan(nothing, choices) is None
+    assert migration.refusal(nothing, choices) == "Not a Proxmox VE node."
+
+
 # ---- changed copies ---------------------------------------------------------------------------------
 
 def test_migration_network_set_to_the_management_network_gets_no_plan(pve_copy):
@@ -184,7 +202,7 @@ def test_a_public_network_gets_no_plan(pve_copy):
     assert "not a private network" in finding(result, "security").message
     assert "not a private network" in migration.refusal(result, {migration.CHOICE_NETWORK: "198.51.100.0/24"})
     # and the dedicated-network default is gone with it
-    assert result.inputs["default_network"] is None
+    assert result.observed.default_network is None
 
 
 def test_no_dedicated_network_no_plan_and_says_what_to_set_up(pve_copy):
@@ -286,3 +304,4 @@ def test_machines_without_proxmox_skip(name):
     assert result.status is Status.SKIP
     assert "Not a Proxmox VE node" in result.summary
     assert result.plan is None and result.facts["tasks"] == []
+    assert result.observed is None
