@@ -8,7 +8,7 @@ write to ``queue/scheduler`` works at once but is lost at reboot, so the fix is 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -28,7 +28,63 @@ TITLE = "I/O scheduler"
 # anticipatory went in 2.6.33). A scheduler list holding any of them is a pre-5.0 kernel.
 _LEGACY = frozenset({"noop", "deadline", "cfq", "anticipatory"})
 _TABLE = "ssdwizard/data/schedulers.toml"
+UDEV_RULES = "/etc/udev/rules.d/60-ssdwizard-scheduler.rules"
+_KERNEL_MATCHES = (("nvme", "nvme[0-9]*n[0-9]*"), ("sd", "sd[a-z]*"), ("vd", "vd[a-z]*"), ("xvd", "xvd[a-z]*"),
+                   ("mmcblk", "mmcblk[0-9]*"))
 
+
+# ---- what the planner reads ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ObservedDisk:
+    """One focus disk as the planner sees it: queue/rotational, the scheduler it runs and those
+    the kernel offers (as queue/scheduler names them), and the one schedulers.toml recommends."""
+
+    name: str
+    rotational: bool | None
+    scheduler: str | None
+    available: tuple[str, ...]
+    recommended: str
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What :func:`plan` reads, and all it reads: the focus disks and the text of
+    :data:`UDEV_RULES` (None when there is no such file)."""
+
+    disks: tuple[ObservedDisk, ...]
+    rules_text: str | None
+
+
+# ---- the probe ----------------------------------------------------------------------------------
+
+def probe(ctx: ProbeContext) -> StepResult:
+    disks = focus_disks(ctx)
+    if not disks:
+        return StepResult(ID, TITLE, Status.SKIP, "No SSD to check: choose a disk with --disk NAME.", (),
+                          {"disks": []})
+    findings: list[Finding] = []
+    rows: list[ObservedDisk] = []
+    for disk in disks:
+        queue = read_queue(ctx, disk)
+        rec = recommend(disk)
+        flagged = _rotational_finding(disk, queue)
+        if flagged is not None:
+            findings.append(flagged)
+        findings.append(_scheduler_finding(disk, queue, rec))
+        if not rec.from_table:
+            findings.append(Finding(Status.OK, disk.name, f"{_TABLE} has no row for transport "
+                                    f"{disk.transport or 'unknown'} ({disk.kind}); the kernel's own rule for a "
+                                    f"single-queue device was used: {rec.scheduler}.", "",
+                                    (Evidence(_TABLE, f"no [[scheduler]] row for {disk.transport}"),)))
+        rows.append(ObservedDisk(disk.name, queue.rotational, queue.choice.current if queue.choice else None,
+                                 queue.choice.available if queue.choice else (), rec.scheduler))
+    status = Status.worst([f.status for f in findings])
+    return StepResult(ID, TITLE, status, _summary(rows), tuple(findings), {"disks": [_disk_fact(row) for row in rows]},
+                      observed=Observed(tuple(rows), ctx.read_text(UDEV_RULES)))
+
+
+# ---- the scheduler table and the disk's queue: what the probe reads ------------------------------
 
 @cache
 def _aliases() -> dict[str, str]:
@@ -112,6 +168,8 @@ def read_queue(ctx: ProbeContext, disk: Disk) -> QueueState:
     return QueueState(rotational, choice, tuple(evidence))
 
 
+# ---- findings, facts and summary: what the report says ----------------------------------------
+
 def _udev_rule(disk: Disk, scheduler: str) -> str:
     return (f'ACTION=="add|change", KERNEL=="{disk.name}", ATTR{{queue/scheduler}}="{scheduler}"')
 
@@ -184,47 +242,24 @@ def _rotational_finding(disk: Disk, queue: QueueState) -> Finding | None:
                    advice[0].upper() + advice[1:], queue.evidence)
 
 
-def probe(ctx: ProbeContext) -> StepResult:
-    disks = focus_disks(ctx)
-    if not disks:
-        return StepResult(ID, TITLE, Status.SKIP, "No SSD to check: choose a disk with --disk NAME.", (),
-                          {"disks": []})
-    findings: list[Finding] = []
-    facts: list[dict[str, Any]] = []
-    for disk in disks:
-        queue = read_queue(ctx, disk)
-        rec = recommend(disk)
-        flagged = _rotational_finding(disk, queue)
-        if flagged is not None:
-            findings.append(flagged)
-        findings.append(_scheduler_finding(disk, queue, rec))
-        if not rec.from_table:
-            findings.append(Finding(Status.OK, disk.name, f"{_TABLE} has no row for transport "
-                                    f"{disk.transport or 'unknown'} ({disk.kind}); the kernel's own rule for a "
-                                    f"single-queue device was used: {rec.scheduler}.", "",
-                                    (Evidence(_TABLE, f"no [[scheduler]] row for {disk.transport}"),)))
-        facts.append({
-            "name": disk.name,
-            "rotational": queue.rotational,
-            "scheduler": queue.choice.current if queue.choice else None,
-            "available": list(queue.choice.available) if queue.choice else [],
-            "recommended": rec.scheduler,
-        })
-    status = Status.worst([f.status for f in findings])
-    right = [f["name"] for f in facts if blk_mq_name(f["scheduler"]) == f["recommended"]]
-    wrong = [f"{f['name']} {f['scheduler']}→{f['recommended']}" for f in facts if f["name"] not in right]
-    summary = "; ".join(p for p in (f"right scheduler on {', '.join(right)}" if right else "",
-                                    f"change {', '.join(wrong)}" if wrong else "") if p)
-    rules_text = ctx.read_text(UDEV_RULES)
-    return StepResult(ID, TITLE, status, summary, tuple(findings), {"disks": facts},
-                      inputs={"kernel_names": {d.name: _kernel_match(d.name) for d in disks},
-                              "udev_rules": rules_text})
+def _disk_fact(row: ObservedDisk) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "rotational": row.rotational,
+        "scheduler": row.scheduler,
+        "available": list(row.available),
+        "recommended": row.recommended,
+    }
 
 
-UDEV_RULES = "/etc/udev/rules.d/60-ssdwizard-scheduler.rules"
-_KERNEL_MATCHES = (("nvme", "nvme[0-9]*n[0-9]*"), ("sd", "sd[a-z]*"), ("vd", "vd[a-z]*"), ("xvd", "xvd[a-z]*"),
-                   ("mmcblk", "mmcblk[0-9]*"))
+def _summary(rows: Sequence[ObservedDisk]) -> str:
+    right = [row.name for row in rows if blk_mq_name(row.scheduler) == row.recommended]
+    wrong = [f"{row.name} {row.scheduler}→{row.recommended}" for row in rows if row.name not in right]
+    return "; ".join(p for p in (f"right scheduler on {', '.join(right)}" if right else "",
+                                 f"change {', '.join(wrong)}" if wrong else "") if p)
 
+
+# ---- the plan -------------------------------------------------------------------------------------
 
 def _kernel_match(name: str) -> str | None:
     """The udev KERNEL glob for a disk's family; rules match families, not names, because
@@ -232,7 +267,7 @@ def _kernel_match(name: str) -> str | None:
     return next((glob for prefix, glob in _KERNEL_MATCHES if name.startswith(prefix)), None)
 
 
-def udev_rules(facts: list[dict[str, Any]], kernel_names: Mapping[str, str | None]) -> str:
+def udev_rules(disks: Sequence[ObservedDisk]) -> str:
     """The rules file that keeps each focus disk family on its recommended scheduler across
     reboots. Whole disks only (DEVTYPE=="disk"); SATA/SAS families split on queue/rotational so
     that an HDD on the same controller keeps its own scheduler."""
@@ -240,11 +275,11 @@ def udev_rules(facts: list[dict[str, Any]], kernel_names: Mapping[str, str | Non
              "# A sysfs write is lost at reboot; these rules apply it whenever a disk appears.",
              "# Remove this file (or run ssdwizard --undo) to go back to the kernel's defaults."]
     seen: set[tuple[str, str]] = set()
-    for fact in facts:
-        glob = kernel_names.get(fact["name"])
-        if glob is None or not fact["recommended"]:
+    for disk in disks:
+        glob = _kernel_match(disk.name)
+        if glob is None or not disk.recommended:
             continue
-        rotational = "1" if fact["rotational"] else "0"
+        rotational = "1" if disk.rotational else "0"
         key = (glob, rotational if glob == "sd[a-z]*" else "")
         if key in seen:
             continue
@@ -252,22 +287,27 @@ def udev_rules(facts: list[dict[str, Any]], kernel_names: Mapping[str, str | Non
         match = f'ACTION=="add|change", SUBSYSTEM=="block", ENV{{DEVTYPE}}=="disk", KERNEL=="{glob}"'
         if key[1]:
             match += f', ATTR{{queue/rotational}}=="{key[1]}"'
-        lines.append(f'{match}, ATTR{{queue/scheduler}}="{fact["recommended"]}"')
+        lines.append(f'{match}, ATTR{{queue/scheduler}}="{disk.recommended}"')
     return "\n".join(lines) + "\n" if len(lines) > 3 else ""
 
 
 def plan(result: StepResult, choices: Mapping[str, str]) -> Plan | None:
-    """Switch each focus disk to its recommended scheduler now (sysfs) and for good (a udev rule)."""
-    facts = result.facts.get("disks", [])
+    """Switch each focus disk to its recommended scheduler now (sysfs) and for good (a udev rule).
+    Reads only ``result.observed``."""
+    observed = result.observed
+    if observed is None:  # skipped, or the probe broke: nothing was read to plan from
+        return None
+    if not isinstance(observed, Observed):
+        raise TypeError(f"the scheduler plan reads a scheduler.Observed, not {type(observed).__name__}")
     writes = tuple(
-        SysfsWrite(f"{SYS_BLOCK}/{f['name']}/queue/scheduler", f["scheduler"], f["recommended"],
-                   f"{f['name']}: {f['scheduler']} → {f['recommended']}")
-        for f in facts
-        if f["scheduler"] and f["recommended"] and blk_mq_name(f["scheduler"]) != f["recommended"]
-        and f["recommended"] in f["available"]
+        SysfsWrite(f"{SYS_BLOCK}/{d.name}/queue/scheduler", d.scheduler, d.recommended,
+                   f"{d.name}: {d.scheduler} → {d.recommended}")
+        for d in observed.disks
+        if d.scheduler and d.recommended and blk_mq_name(d.scheduler) != d.recommended
+        and d.recommended in d.available
     )
-    current = result.inputs.get("udev_rules")
-    wanted = udev_rules(facts, result.inputs.get("kernel_names", {}))
+    current = observed.rules_text
+    wanted = udev_rules(observed.disks)
     changes: list[SysfsWrite | FileEdit] = list(writes)
     if wanted and (writes or current is not None) and current != wanted:
         changes.append(FileEdit(

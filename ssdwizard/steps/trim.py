@@ -10,7 +10,7 @@ weekly ``fstrim.timer`` rather than the ``discard`` mount option (DESIGN §1 row
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,8 @@ ID = "trim"
 TITLE = "TRIM"
 
 FSTRIM_TIMER_ARGV = ("systemctl", "is-enabled", "fstrim.timer")
+_ENABLE = ("systemctl", "enable", "--now", "fstrim.timer")
+_DISABLE = ("systemctl", "disable", "--now", "fstrim.timer")
 _LSBLK = " ".join(LSBLK_ARGV)
 
 # What an HDD-less admin most needs to hear when TRIM is missing: the cost, not the acronym.
@@ -53,6 +55,83 @@ _LAYER_ADVICE = {
              "after TRIM (RZAT)."),
 }
 
+# The libata quirks that change how TRIM reaches the disk, in words (the table's `effect` says
+# more and goes in the evidence). zeroaftertrim is told with DRAT/RZAT instead.
+_QUIRK_WORDS = {
+    "notrim": "the kernel never sends TRIM to this model (notrim)",
+    "noncqtrim": "queued TRIM is disabled for this model (noncqtrim): TRIM runs as a non-queued command",
+    "maxtrim128m": "TRIM is capped at 128 MiB per command for this model (maxtrim128m)",
+}
+
+
+# ---- what the planner reads ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ObservedDisk:
+    """One focus disk as the planner sees it. ``trim_supported``: the disk's own word, else
+    whether the kernel offers discard for it; ``discard_passthrough``: whether discard gets
+    down to it from every layer stacked on it. None: unknown."""
+
+    name: str
+    trim_supported: bool | None
+    discard_passthrough: bool | None
+
+    @property
+    def trim_reaches(self) -> bool:
+        """TRIM works end to end: the disk can TRIM and every layer above passes it down."""
+        return bool(self.trim_supported and self.discard_passthrough)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What :func:`plan` reads, and all it reads: the focus disks and the fstrim.timer's
+    unit file state (None when systemctl's answer could not be parsed)."""
+
+    disks: tuple[ObservedDisk, ...]
+    timer_state: UnitFileState | None
+
+
+# ---- the probe ----------------------------------------------------------------------------------
+
+def probe(ctx: ProbeContext) -> StepResult:
+    disks = focus_disks(ctx)
+    if not disks:
+        return StepResult(ID, TITLE, Status.SKIP, "No SSD to check: choose a disk with --disk NAME.", (),
+                          {"disks": [], "fstrim_timer": None, "verified": None})
+    identities = disk_identities(ctx, disks)
+    findings: list[Finding] = []
+    facts: list[dict[str, Any]] = []
+    rows: list[ObservedDisk] = []
+    for disk in disks:
+        identity = identities.get(disk.name)
+        block = block_discard(ctx, disk)
+        passthrough = passthrough_for(ctx, disk)
+        quirks = disk_quirks(ctx, disk, identity)
+        findings.append(_capability(disk, identity, block, quirks))
+        for extra in (_passthrough_finding(disk, passthrough),
+                      _quirk_finding(disk, quirks) if quirks else None,
+                      _determinism(disk, identity, quirks) if identity else None):
+            if extra is not None:
+                findings.append(extra)
+        row = _observed_disk(disk, identity, block, passthrough)
+        rows.append(row)
+        facts.append(_disk_fact(row, identity, block))
+    timer = fstrim_timer(ctx)
+    findings.append(_timer_finding(timer, any(row.trim_supported for row in rows)))
+    status = Status.worst([f.status for f in findings])
+    return StepResult(ID, TITLE, status, _summary(rows, timer), tuple(findings),
+                      {"disks": facts, "fstrim_timer": timer.fact, "verified": None},
+                      observed=Observed(tuple(rows), timer.state.state if timer.state else None))
+
+
+def _observed_disk(disk: Disk, identity: DiskIdentity | None, block: BlockDiscard,
+                   passthrough: Passthrough) -> ObservedDisk:
+    own = identity.trim_supported if identity else None
+    offered = None if block.max_bytes is None else block.max_bytes > 0
+    return ObservedDisk(disk.name, own if own is not None else offered, passthrough.reaches)
+
+
+# ---- the discard path: what the probe reads ----------------------------------------------------
 
 @dataclass(frozen=True)
 class Passthrough:
@@ -92,17 +171,6 @@ def discard_passthrough(root: BlockDevice) -> Passthrough:
                 unknown = True
             stack.append((child, path))
     return Passthrough(None if unknown else True)
-
-
-def layer_word(device: BlockDevice) -> str:
-    return kind_word(device.type or "layer")
-
-
-def _layer_advice(device: BlockDevice) -> str:
-    kind = "raid" if (device.type or "").startswith("raid") else (device.type or "")
-    advice = _LAYER_ADVICE.get(kind, "Check how this layer was set up: it does not pass discards to the "
-                                     "layer below.")
-    return advice.format(name=device.name)
 
 
 # ---- libata quirks ---------------------------------------------------------------------------
@@ -206,32 +274,7 @@ def fstrim_timer(ctx: ProbeContext) -> TimerState:
     return TimerState(fact, state, evidence)
 
 
-def _timer_finding(timer: TimerState, any_trim: bool) -> Finding:
-    state = timer.state
-    ev = (timer.evidence,)
-    if state is None:
-        return Finding(Status.WARN, "fstrim.timer", "systemctl printed something unexpected; the timer's "
-                       "state is unknown.", "Run `systemctl is-enabled fstrim.timer` by hand.", ev)
-    if state.state is UnitFileState.COMMAND_MISSING or state.state is UnitFileState.NO_SYSTEMD:
-        return Finding(Status.OK, "fstrim.timer", "This host does not run systemd, so there is no fstrim.timer.",
-                       "Run `fstrim --all --verbose` weekly from cron instead." if any_trim else "", ev)
-    if timer.fact == "enabled":
-        return Finding(Status.OK, "fstrim.timer", f"fstrim.timer is {state.state.value}: every mounted "
-                       "filesystem that supports discard is trimmed weekly.", "", ev)
-    status = Status.WARN if any_trim else Status.OK
-    if timer.fact == "absent":
-        return Finding(status, "fstrim.timer", "fstrim.timer is not installed.",
-                       "It ships with util-linux (`apt install util-linux`); then "
-                       "`systemctl enable --now fstrim.timer`." if any_trim else "", ev)
-    if state.state in (UnitFileState.MASKED, UnitFileState.MASKED_RUNTIME):
-        advice = "Unmask and enable it: `systemctl unmask fstrim.timer && systemctl enable --now fstrim.timer`."
-    else:
-        advice = _FSTRIM_ADVICE
-    return Finding(status, "fstrim.timer", f"fstrim.timer is {state.state.value}: nothing trims the "
-                   "filesystems periodically.", advice if any_trim else "", ev)
-
-
-# ---- per disk --------------------------------------------------------------------------------------
+# ---- findings, facts and summary: what the report says ----------------------------------------
 
 def _yes_no(value: bool | None) -> str:
     return "unknown" if value is None else ("yes" if value else "no")
@@ -296,15 +339,6 @@ def _determinism(disk: Disk, identity: DiskIdentity, quirks: QuirkMatch | None) 
     return Finding(Status.OK, disk.name, message, advice, identity.evidence)
 
 
-# The libata quirks that change how TRIM reaches the disk, in words (the table's `effect` says
-# more and goes in the evidence). zeroaftertrim is told with DRAT/RZAT instead.
-_QUIRK_WORDS = {
-    "notrim": "the kernel never sends TRIM to this model (notrim)",
-    "noncqtrim": "queued TRIM is disabled for this model (noncqtrim): TRIM runs as a non-queued command",
-    "maxtrim128m": "TRIM is capped at 128 MiB per command for this model (maxtrim128m)",
-}
-
-
 def _quirk_finding(disk: Disk, quirks: QuirkMatch) -> Finding | None:
     relevant = [q for q in _QUIRK_WORDS if q in quirks.quirks]
     if not relevant:
@@ -331,65 +365,85 @@ def _passthrough_finding(disk: Disk, passthrough: Passthrough) -> Finding | None
                    _layer_advice(blocker), (Evidence(source, excerpt),))
 
 
-def _disk_fact(disk: Disk, identity: DiskIdentity | None, block: BlockDiscard, passthrough: Passthrough) -> dict[str, Any]:
-    own = identity.trim_supported if identity else None
-    offered = None if block.max_bytes is None else block.max_bytes > 0
+def layer_word(device: BlockDevice) -> str:
+    return kind_word(device.type or "layer")
+
+
+def _layer_advice(device: BlockDevice) -> str:
+    kind = "raid" if (device.type or "").startswith("raid") else (device.type or "")
+    advice = _LAYER_ADVICE.get(kind, "Check how this layer was set up: it does not pass discards to the "
+                                     "layer below.")
+    return advice.format(name=device.name)
+
+
+def _timer_finding(timer: TimerState, any_trim: bool) -> Finding:
+    state = timer.state
+    ev = (timer.evidence,)
+    if state is None:
+        return Finding(Status.WARN, "fstrim.timer", "systemctl printed something unexpected; the timer's "
+                       "state is unknown.", "Run `systemctl is-enabled fstrim.timer` by hand.", ev)
+    if state.state is UnitFileState.COMMAND_MISSING or state.state is UnitFileState.NO_SYSTEMD:
+        return Finding(Status.OK, "fstrim.timer", "This host does not run systemd, so there is no fstrim.timer.",
+                       "Run `fstrim --all --verbose` weekly from cron instead." if any_trim else "", ev)
+    if timer.fact == "enabled":
+        return Finding(Status.OK, "fstrim.timer", f"fstrim.timer is {state.state.value}: every mounted "
+                       "filesystem that supports discard is trimmed weekly.", "", ev)
+    status = Status.WARN if any_trim else Status.OK
+    if timer.fact == "absent":
+        return Finding(status, "fstrim.timer", "fstrim.timer is not installed.",
+                       "It ships with util-linux (`apt install util-linux`); then "
+                       "`systemctl enable --now fstrim.timer`." if any_trim else "", ev)
+    if state.state in (UnitFileState.MASKED, UnitFileState.MASKED_RUNTIME):
+        advice = "Unmask and enable it: `systemctl unmask fstrim.timer && systemctl enable --now fstrim.timer`."
+    else:
+        advice = _FSTRIM_ADVICE
+    return Finding(status, "fstrim.timer", f"fstrim.timer is {state.state.value}: nothing trims the "
+                   "filesystems periodically.", advice if any_trim else "", ev)
+
+
+def _disk_fact(row: ObservedDisk, identity: DiskIdentity | None, block: BlockDiscard) -> dict[str, Any]:
     return {
-        "name": disk.name,
-        "trim_supported": own if own is not None else offered,
+        "name": row.name,
+        "trim_supported": row.trim_supported,
         "discard_max_bytes": block.max_bytes,
         "drat": identity.drat if identity else None,
         "rzat": identity.rzat if identity else None,
-        "discard_passthrough": passthrough.reaches,
+        "discard_passthrough": row.discard_passthrough,
     }
 
 
-def probe(ctx: ProbeContext) -> StepResult:
-    disks = focus_disks(ctx)
-    if not disks:
-        return StepResult(ID, TITLE, Status.SKIP, "No SSD to check: choose a disk with --disk NAME.", (),
-                          {"disks": [], "fstrim_timer": None, "verified": None})
-    identities = disk_identities(ctx, disks)
-    findings: list[Finding] = []
-    facts: list[dict[str, Any]] = []
-    for disk in disks:
-        identity = identities.get(disk.name)
-        block = block_discard(ctx, disk)
-        passthrough = passthrough_for(ctx, disk)
-        quirks = disk_quirks(ctx, disk, identity)
-        findings.append(_capability(disk, identity, block, quirks))
-        for extra in (_passthrough_finding(disk, passthrough),
-                      _quirk_finding(disk, quirks) if quirks else None,
-                      _determinism(disk, identity, quirks) if identity else None):
-            if extra is not None:
-                findings.append(extra)
-        facts.append(_disk_fact(disk, identity, block, passthrough))
-    any_trim = any(f["trim_supported"] for f in facts)
-    timer = fstrim_timer(ctx)
-    findings.append(_timer_finding(timer, any_trim))
-    status = Status.worst([f.status for f in findings])
-    return StepResult(ID, TITLE, status, _summary(facts, timer), tuple(findings),
-                      {"disks": facts, "fstrim_timer": timer.fact, "verified": None},
-                      inputs={"timer_state": timer.state.state.value if timer.state and timer.state.state else None})
+def _summary(rows: Sequence[ObservedDisk], timer: TimerState) -> str:
+    reach = [row.name for row in rows if row.trim_reaches]
+    parts = []
+    if reach:
+        parts.append(f"TRIM reaches {', '.join(reach)}")
+    missing = [row.name for row in rows if row.name not in reach]
+    if missing:
+        parts.append(f"not (fully) on {', '.join(missing)}")
+    parts.append(f"fstrim.timer {timer.fact or 'unknown'}")
+    return "; ".join(parts)
 
 
-_ENABLE = ("systemctl", "enable", "--now", "fstrim.timer")
-_DISABLE = ("systemctl", "disable", "--now", "fstrim.timer")
-
+# ---- the plan -------------------------------------------------------------------------------------
 
 def plan(result: StepResult, choices: Mapping[str, str]) -> Plan | None:
     """Turn on the weekly fstrim.timer where a focus disk can TRIM and the timer is off.
-    Undo puts the timer back as it was: disabled (and masked again, if it was masked)."""
-    if not any(d["trim_supported"] and d["discard_passthrough"] for d in result.facts.get("disks", [])):
+    Undo puts the timer back as it was: disabled (and masked again, if it was masked).
+    Reads only ``result.observed``."""
+    observed = result.observed
+    if observed is None:  # skipped, or the probe broke: nothing was read to plan from
         return None
-    state = result.inputs.get("timer_state")
+    if not isinstance(observed, Observed):
+        raise TypeError(f"the trim plan reads a trim.Observed, not {type(observed).__name__}")
+    if not any(disk.trim_reaches for disk in observed.disks):
+        return None
     # `systemctl is-enabled` reads each command's effect back: after a crash it tells whether the
     # command ran, and undo leaves a timer alone that someone has changed since.
     enable = CommandRun(_ENABLE, _DISABLE, "run fstrim weekly on every filesystem that supports it",
                         StateCheck("disabled", "enabled", argv=FSTRIM_TIMER_ARGV))
-    if state == "disabled":
+    if observed.timer_state is UnitFileState.DISABLED:
         changes: tuple[CommandRun, ...] = (enable,)
-    elif state == "masked":
+    elif observed.timer_state is UnitFileState.MASKED:
         changes = (CommandRun(("systemctl", "unmask", "fstrim.timer"), ("systemctl", "mask", "fstrim.timer"),
                               "the timer is masked: unmask it first", StateCheck("masked", "disabled", argv=FSTRIM_TIMER_ARGV)),
                    enable)
@@ -398,15 +452,3 @@ def plan(result: StepResult, choices: Mapping[str, str]) -> Plan | None:
     return Plan(ID, changes, notes=(
         "fstrim.timer runs weekly (OnCalendar=weekly, with a random delay): run `fstrim -av` once now to trim "
         "what has piled up since the filesystems were made.",))
-
-
-def _summary(facts: list[dict[str, Any]], timer: TimerState) -> str:
-    reach = [f["name"] for f in facts if f["trim_supported"] and f["discard_passthrough"]]
-    parts = []
-    if reach:
-        parts.append(f"TRIM reaches {', '.join(reach)}")
-    missing = [f["name"] for f in facts if f["name"] not in reach]
-    if missing:
-        parts.append(f"not (fully) on {', '.join(missing)}")
-    parts.append(f"fstrim.timer {timer.fact or 'unknown'}")
-    return "; ".join(parts)

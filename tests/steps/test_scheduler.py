@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from conftest import FIXTURES
 from ssdwizard.data import PROFILES_DIR
 from ssdwizard.steps import scheduler
 from ssdwizard.machine.context import ProbeContext
-from ssdwizard.model import Status
+from ssdwizard.model import Status, StepResult
 from ssdwizard.system import ProfileSystem
 
 SAMPLES = FIXTURES / "scheduler"
@@ -157,3 +159,69 @@ def test_legacy_ide():
     sda = by_name(result)["sda"]
     assert (sda["scheduler"], sda["recommended"], sda["rotational"]) == ("mq-deadline", "mq-deadline", False)
     assert result.status is Status.OK
+
+
+# ---- the plan reads what the probe observed, and nothing else -------------------------------------
+
+def test_the_probe_observes_what_the_plan_needs(tmp_path):
+    result = run(pve_with_scheduler(tmp_path, (SAMPLES / "scheduler-08.txt").read_text()))  # [none] mq-deadline ...
+    assert isinstance(result.observed, scheduler.Observed) and result.observed.rules_text is None
+    sda = result.observed.disks[0]
+    assert sda == scheduler.ObservedDisk("sda", False, "none", ("none", "mq-deadline", "kyber", "bfq"), "mq-deadline")
+    # The facts a report shows are the same rows, in the report's shape.
+    assert result.facts["disks"][0] == {"name": "sda", "rotational": False, "scheduler": "none",
+                                        "available": ["none", "mq-deadline", "kyber", "bfq"],
+                                        "recommended": "mq-deadline"}
+
+
+def test_the_plan_works_from_observed_alone(tmp_path):
+    result = run(pve_with_scheduler(tmp_path, (SAMPLES / "scheduler-08.txt").read_text()))
+    planned = scheduler.plan(result, {})
+    assert planned is not None
+    write, rules = planned.changes
+    assert (write.path, write.old, write.new) == ("/sys/block/sda/queue/scheduler", "none", "mq-deadline")
+    assert rules.path == scheduler.UDEV_RULES and rules.before == ""
+    assert 'KERNEL=="sd[a-z]*", ATTR{queue/rotational}=="0", ATTR{queue/scheduler}="mq-deadline"' in rules.after
+    assert scheduler.plan(replace(result, facts={}, inputs={}), {}) == planned
+    lying = {"disks": [{"name": "sda", "rotational": True, "scheduler": "mq-deadline",
+                        "available": ["mq-deadline"], "recommended": "mq-deadline"}]}
+    assert scheduler.plan(replace(result, facts=lying), {}) == planned
+
+
+def test_nothing_observed_plans_nothing(make_profile):
+    skipped = run(make_profile())
+    assert skipped.status is Status.SKIP and skipped.observed is None
+    assert scheduler.plan(skipped, {}) is None
+    assert scheduler.plan(replace(run(PROFILES_DIR / "pve-ceph-node"), observed=None), {}) is None
+
+
+def test_another_steps_observed_is_refused():
+    result = replace(run(PROFILES_DIR / "pve-ceph-node"), observed={"udev_rules": None})
+    with pytest.raises(TypeError, match="scheduler.Observed"):
+        scheduler.plan(result, {})
+
+
+def observed_result(disks, rules_text=None):
+    return StepResult(scheduler.ID, scheduler.TITLE, Status.WARN, "",
+                      observed=scheduler.Observed(tuple(disks), rules_text))
+
+
+NVME = scheduler.ObservedDisk("nvme0n1", False, "mq-deadline", ("mq-deadline", "kyber", "bfq", "none"), "none")
+
+
+def test_plan_from_a_hand_built_observed():
+    planned = scheduler.plan(observed_result([NVME]), {})
+    write, rules = planned.changes
+    assert (write.path, write.old, write.new) == ("/sys/block/nvme0n1/queue/scheduler", "mq-deadline", "none")
+    assert rules.before == "" and 'KERNEL=="nvme[0-9]*n[0-9]*", ATTR{queue/scheduler}="none"' in rules.after
+    # The rule is already there and the disk runs its scheduler: nothing to change.
+    done = replace(NVME, scheduler="none")
+    assert scheduler.plan(observed_result([done], rules.after), {}) is None
+    # Right scheduler, but no rule yet and none written before: the rule alone is not forced on.
+    assert scheduler.plan(observed_result([done]), {}) is None
+    # A rule file that says something else is brought in line even when the scheduler is right.
+    (edit,) = scheduler.plan(observed_result([done], "# old\n"), {}).changes
+    assert (edit.before, edit.after) == ("# old\n", rules.after)
+    # The recommended scheduler is not offered by this kernel: no sysfs write to try.
+    missing = replace(NVME, available=("mq-deadline", "kyber"))
+    assert scheduler.plan(observed_result([missing]), {}) is None

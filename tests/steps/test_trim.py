@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from conftest import FIXTURES
 from ssdwizard.data import PROFILES_DIR
 from ssdwizard.parsers.lsblk import parse_lsblk_json
+from ssdwizard.parsers.systemctl import UnitFileState
 from ssdwizard.steps import trim
 from ssdwizard.machine.context import ProbeContext
-from ssdwizard.model import Status
+from ssdwizard.model import Status, StepResult
 from ssdwizard.system import ProfileSystem
 
 STEPS = FIXTURES / "steps" / "trim"
@@ -251,3 +253,54 @@ def test_legacy_ide():
     assert (sda["trim_supported"], sda["drat"], sda["rzat"], sda["discard_passthrough"]) == (True, True, False, True)
     assert not any("noncqtrim" in f.message for f in result.findings)  # INTEL*SSD*: zeroaftertrim only
     assert result.facts["fstrim_timer"] == "disabled" and result.status is Status.WARN
+
+
+# ---- the plan reads what the probe observed, and nothing else -------------------------------------
+
+def test_the_probe_observes_what_the_plan_needs():
+    result = run(PROFILES_DIR / "pve-ceph-node")
+    assert result.observed == trim.Observed(
+        (trim.ObservedDisk("sda", True, True), trim.ObservedDisk("sdb", True, True),
+         trim.ObservedDisk("sdc", True, True)),
+        UnitFileState.DISABLED)
+
+
+def test_the_plan_works_from_observed_alone():
+    result = run(PROFILES_DIR / "pve-ceph-node")
+    planned = trim.plan(result, {})
+    assert planned is not None and [c.argv for c in planned.changes] == [trim._ENABLE]
+    assert trim.plan(replace(result, facts={}, inputs={}), {}) == planned
+    # The facts say something else entirely: the plan does not read them.
+    lying = {"disks": [{"name": "sda", "trim_supported": False, "discard_passthrough": False}],
+             "fstrim_timer": "enabled"}
+    assert trim.plan(replace(result, facts=lying), {}) == planned
+
+
+def test_nothing_observed_plans_nothing(make_profile):
+    skipped = run(make_profile(commands=[timer_command("disabled")]))
+    assert skipped.status is Status.SKIP and skipped.observed is None
+    assert trim.plan(skipped, {}) is None
+    assert trim.plan(replace(run(PROFILES_DIR / "pve-ceph-node"), observed=None), {}) is None
+
+
+def test_another_steps_observed_is_refused():
+    result = replace(run(PROFILES_DIR / "pve-ceph-node"), observed={"timer_state": "disabled"})
+    with pytest.raises(TypeError, match="trim.Observed"):
+        trim.plan(result, {})
+
+
+def observed_result(disks, timer_state):
+    return StepResult(trim.ID, trim.TITLE, Status.WARN, "", observed=trim.Observed(tuple(disks), timer_state))
+
+
+@pytest.mark.parametrize(("disks", "state", "argvs"), [
+    ([("sdb", True, True)], UnitFileState.DISABLED, [trim._ENABLE]),
+    ([("sdb", True, True)], UnitFileState.MASKED, [("systemctl", "unmask", "fstrim.timer"), trim._ENABLE]),
+    ([("sdb", True, True)], UnitFileState.ENABLED, None),
+    ([("sdb", True, True)], None, None),                          # systemctl's answer was unreadable
+    ([("sdb", True, False), ("sdc", False, True)], UnitFileState.DISABLED, None),  # TRIM reaches neither
+    ([("sdb", None, True), ("sdc", True, True)], UnitFileState.DISABLED, [trim._ENABLE]),
+])
+def test_plan_from_a_hand_built_observed(disks, state, argvs):
+    planned = trim.plan(observed_result([trim.ObservedDisk(*d) for d in disks], state), {})
+    assert (None if planned is None else [c.argv for c in planned.changes]) == argvs
