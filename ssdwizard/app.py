@@ -262,8 +262,9 @@ class WizardApp(App[None]):
 
     @work(thread=True, exit_on_error=False, group="machine")
     def _read_machine(self) -> None:
-        read = self._probe_context.read_value
-        self.hostname, self.kernel = read("/proc/sys/kernel/hostname"), read("/proc/sys/kernel/osrelease")
+        from ssdwizard.machine.host import hostname, kernel_release  # as the report reads them
+
+        self.hostname, self.kernel = hostname(self._probe_context), kernel_release(self._probe_context)
         self.call_from_thread(self._show_machine)
 
     def _show_machine(self) -> None:

@@ -73,8 +73,6 @@ class StepResult:
     #: What the probe read that its plan needs (file texts, paths), as the step's own frozen
     #: ``Observed`` dataclass; not part of the report. Planners read this, never the facts.
     observed: Any = field(default=None, compare=False, repr=False)
-    #: The untyped predecessor of ``observed``, going away step by step (issue 12).
-    inputs: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 Probe = Callable[["ProbeContext"], StepResult]

@@ -27,7 +27,7 @@ import ssdwizard.steps
 from ssdwizard.cli import main
 from ssdwizard.data import PROFILES_DIR
 from ssdwizard.steps import STEP_IDS, STEPS
-from ssdwizard.steps.base import Step
+from ssdwizard.model import Step
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "ssdwizard"

@@ -47,6 +47,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from functools import partial
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -229,7 +230,7 @@ def _mount_of(system: System, path: str) -> tuple[str, str | None]:
         table = mountinfo_parser.parse(text)
     except ParseError:
         return "/", None
-    best = ("/", None)
+    best: tuple[str, str | None] = ("/", None)
     for mount in table.mounts:
         point = mount.mount_point.rstrip("/") or "/"
         if (path == point or path.startswith(point.rstrip("/") + "/")) and len(point) >= len(best[0]):
@@ -514,7 +515,7 @@ def run_trim_test(system: System, plan: TrimTestPlan, rzat: bool | None = None,
     pattern = Pattern(plan.nonce)
     began = time.perf_counter()
     created = False
-    base = {"mount_point": plan.mount_point, "plan": plan, "rzat": rzat}
+    outcome = partial(TrimTestOutcome, mount_point=plan.mount_point, plan=plan, rzat=rzat)
     try:
         progress.enter("plan")
         progress.enter("write")
@@ -530,9 +531,9 @@ def run_trim_test(system: System, plan: TrimTestPlan, rzat: bool | None = None,
         progress.enter("read-before")
         mismatch = _read_pieces(io, plan, pieces, pattern, progress, check_pattern=True)
         if mismatch:
-            return TrimTestOutcome(Verdict.COULD_NOT_RUN, str(mismatch),
-                                   "The filesystem's addresses do not match the device read: please report this "
-                                   "with `ssdwizard --record DIR`.", pieces=pieces, **base)
+            return outcome(Verdict.COULD_NOT_RUN, str(mismatch),
+                           "The filesystem's addresses do not match the device read: please report this "
+                           "with `ssdwizard --record DIR`.", pieces=pieces)
         free_with_file = _free_bytes(io, plan.mount_point)
         progress.enter("delete")
         io.unlink(plan.file_path)
@@ -547,13 +548,13 @@ def run_trim_test(system: System, plan: TrimTestPlan, rzat: bool | None = None,
         assert isinstance(counts, dict)
         progress.finish()
     except TrimTestRefused as exc:
-        return TrimTestOutcome(Verdict.REFUSED, str(exc), **base)
+        return outcome(Verdict.REFUSED, str(exc))
     except _Cancelled:
-        return TrimTestOutcome(Verdict.COULD_NOT_RUN, "cancelled; the test file was removed", **base)
+        return outcome(Verdict.COULD_NOT_RUN, "cancelled; the test file was removed")
     except OSError as exc:
-        return TrimTestOutcome(Verdict.COULD_NOT_RUN, f"{progress.phase or 'the test'} failed: "
-                               f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else ""),
-                               "Run as root; the mount point must be writable and the device readable.", **base)
+        return outcome(Verdict.COULD_NOT_RUN, f"{progress.phase or 'the test'} failed: "
+                       f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else ""),
+                       "Run as root; the mount point must be writable and the device readable.")
     finally:
         if created:
             io.unlink(plan.file_path)
@@ -565,8 +566,8 @@ def judge(plan: TrimTestPlan, rzat: bool | None, pieces: tuple[Piece, ...], fstr
           counts: dict[str, int], timings: dict[str, float]) -> TrimTestOutcome:
     """The verdict and what it means, from what the read-back found."""
     reading = reading_of(counts)
-    base: dict[str, Any] = {"mount_point": plan.mount_point, "plan": plan, "rzat": rzat, "reading": reading,
-                            "counts": counts, "fstrim": fstrim, "pieces": pieces, "timings": timings}
+    outcome = partial(TrimTestOutcome, mount_point=plan.mount_point, plan=plan, rzat=rzat, reading=reading,
+                      counts=counts, fstrim=fstrim, pieces=pieces, timings=timings)
     total = sum(counts.values())
     promise = {True: "the disk reports RZAT (zeros after TRIM)", False: "the disk does not report RZAT",
                None: "whether the disk reports RZAT is unknown"}[rzat]
@@ -574,44 +575,44 @@ def judge(plan: TrimTestPlan, rzat: bool | None, pieces: tuple[Piece, ...], fstr
     if reading == "zeros":
         edge = (f" ({counts['unchanged']} bytes at the edges still held the pattern: partial discard granules)"
                 if counts["unchanged"] else "")
-        return TrimTestOutcome(Verdict.WORKS, f"TRIM works: the {where} that held the test file read back as "
-                               f"zeros after fstrim{edge}; {promise}.", **base)
+        return outcome(Verdict.WORKS, f"TRIM works: the {where} that held the test file read back as "
+                       f"zeros after fstrim{edge}; {promise}.")
     if reading == "0xff":
         if rzat:
-            return TrimTestOutcome(Verdict.FAILED, f"The {where} read back as 0xFF after fstrim, but {promise}: "
-                                   "the disk does not keep its promise.",
-                                   "Do not rely on zeros after TRIM on this disk (md RAID5/6 with "
-                                   "devices_handle_discard_safely, some database tools do); check for a firmware "
-                                   "update.", **base)
-        return TrimTestOutcome(Verdict.WORKS, f"TRIM works: the {where} read back as 0xFF after fstrim (the disk "
-                               f"returns ones for deallocated blocks); {promise}.", **base)
+            return outcome(Verdict.FAILED, f"The {where} read back as 0xFF after fstrim, but {promise}: "
+                           "the disk does not keep its promise.",
+                           "Do not rely on zeros after TRIM on this disk (md RAID5/6 with "
+                           "devices_handle_discard_safely, some database tools do); check for a firmware "
+                           "update.")
+        return outcome(Verdict.WORKS, f"TRIM works: the {where} read back as 0xFF after fstrim (the disk "
+                       f"returns ones for deallocated blocks); {promise}.")
     if reading == "unchanged":
         blocked = first_blocking_layer(plan.stack)
         if blocked is not None:
-            return TrimTestOutcome(Verdict.DID_NOT_REACH, f"TRIM did not reach the disk: the {where} still hold the "
-                                   f"test pattern after fstrim, and discard stops at the {blocked.text} "
-                                   f"(queue/discard_max_bytes 0; stack {_stack_text(plan.stack)}).",
-                                   _layer_advice(blocked), blocked_at=blocked, **base)
+            return outcome(Verdict.DID_NOT_REACH, f"TRIM did not reach the disk: the {where} still hold the "
+                           f"test pattern after fstrim, and discard stops at the {blocked.text} "
+                           f"(queue/discard_max_bytes 0; stack {_stack_text(plan.stack)}).",
+                           _layer_advice(blocked), blocked_at=blocked)
         if not fstrim.ok:
-            return TrimTestOutcome(Verdict.DID_NOT_REACH, f"TRIM did not reach the disk: fstrim failed (exit "
-                                   f"{fstrim.exit_code}: {fstrim.stderr.strip()[:200]}) and the {where} still hold "
-                                   "the test pattern.", "Run the fstrim command by hand to see why.", **base)
+            return outcome(Verdict.DID_NOT_REACH, f"TRIM did not reach the disk: fstrim failed (exit "
+                           f"{fstrim.exit_code}: {fstrim.stderr.strip()[:200]}) and the {where} still hold "
+                           "the test pattern.", "Run the fstrim command by hand to see why.")
         if rzat:
-            return TrimTestOutcome(Verdict.DID_NOT_REACH, f"TRIM did not reach the disk: {promise}, yet the {where} "
-                                   "still hold the test pattern after fstrim.",
-                                   "Every layer passes discards, so the disk or its controller drops them: check "
-                                   "the controller's pass-through mode and the disk's firmware.", **base)
-        return TrimTestOutcome(Verdict.INCONCLUSIVE, f"Inconclusive: the {where} still hold the test pattern after "
-                               f"fstrim, but {promise}, and such a disk may go on returning old data after a TRIM.",
-                               "This is not a failure. TRIM's effect on this disk cannot be seen from outside; the "
-                               "capability checks of the trim step are what count.", **base)
+            return outcome(Verdict.DID_NOT_REACH, f"TRIM did not reach the disk: {promise}, yet the {where} "
+                           "still hold the test pattern after fstrim.",
+                           "Every layer passes discards, so the disk or its controller drops them: check "
+                           "the controller's pass-through mode and the disk's firmware.")
+        return outcome(Verdict.INCONCLUSIVE, f"Inconclusive: the {where} still hold the test pattern after "
+                       f"fstrim, but {promise}, and such a disk may go on returning old data after a TRIM.",
+                       "This is not a failure. TRIM's effect on this disk cannot be seen from outside; the "
+                       "capability checks of the trim step are what count.")
     crypt = any(layer.kind == "crypt" for path in plan.stack for layer in path)
     why = ("the device is dm-crypt: sectors the disk zeroed decrypt into noise, so this is expected when TRIM works"
            if crypt else "the filesystem may have reused the freed blocks at once (a busy filesystem), or the disk "
            "returns neither zeros nor the old data")
-    return TrimTestOutcome(Verdict.INCONCLUSIVE, f"Inconclusive: the {where} hold other data after fstrim "
-                           f"(zeros {counts['zeros']}, 0xFF {counts['0xff']}, unchanged {counts['unchanged']}, other "
-                           f"{counts['other']} bytes): {why}.", "Run the test again on a quiet filesystem.", **base)
+    return outcome(Verdict.INCONCLUSIVE, f"Inconclusive: the {where} hold other data after fstrim "
+                   f"(zeros {counts['zeros']}, 0xFF {counts['0xff']}, unchanged {counts['unchanged']}, other "
+                   f"{counts['other']} bytes): {why}.", "Run the test again on a quiet filesystem.")
 
 
 def _layer_advice(layer: Layer) -> str:

@@ -44,7 +44,7 @@ def describe_plan(result: StepResult, out: TextIO) -> None:
 
 def run_apply(system: System, results: Sequence[StepResult], yes: bool, out: TextIO, err: TextIO) -> int:
     """Show every plan; with ``yes``, apply them one step at a time, stopping at the first failure."""
-    plans = [r for r in results if r.plan is not None]
+    plans = [(r, r.plan) for r in results if r.plan is not None]
     for result in results:
         if result.plan is None:
             out.write(f"== {result.title} ({result.id}): nothing to change. {result.summary}\n")
@@ -52,7 +52,7 @@ def run_apply(system: System, results: Sequence[StepResult], yes: bool, out: Tex
                 if finding.subject == PLAN_SUBJECT:  # why the plan changes nothing (runner.run_step)
                     out.write(f"WARNING: {visible(finding.message)}\n")
             out.write("\n")
-    for result in plans:
+    for result, _ in plans:
         describe_plan(result, out)
     if not plans:
         return EXIT_DONE
@@ -61,8 +61,8 @@ def run_apply(system: System, results: Sequence[StepResult], yes: bool, out: Tex
         return EXIT_PENDING
     # One run is one journal entry: every step's changes are applied together or not at all,
     # and --undo takes the whole run back.
-    plan = Plan("+".join(r.id for r in plans), tuple(c for r in plans for c in r.plan.changes),  # type: ignore[union-attr]
-                tuple(w for r in plans for w in r.plan.warnings), tuple(n for r in plans for n in r.plan.notes))  # type: ignore[union-attr]
+    plan = Plan("+".join(r.id for r, _ in plans), tuple(c for _, p in plans for c in p.changes),
+                tuple(w for _, p in plans for w in p.warnings), tuple(n for _, p in plans for n in p.notes))
     try:
         applied = apply_plan(system, plan)
     except ApplyRefused as exc:
@@ -76,7 +76,7 @@ def run_apply(system: System, results: Sequence[StepResult], yes: bool, out: Tex
         if exc.journal_id:
             err.write(f"  The originals are kept in the journal entry {exc.journal_id}.\n")
         return EXIT_FAILED
-    out.write(f"Applied {', '.join(r.id for r in plans)}:\n")
+    out.write(f"Applied {', '.join(r.id for r, _ in plans)}:\n")
     out.writelines(f"  - {line}\n" for line in applied.done)
     for followup in applied.followups:
         state = "ok" if followup.ok else f"FAILED (exit {followup.exit_code}): {followup.stderr.strip()[:200]}"

@@ -96,7 +96,9 @@ def _flash_patterns() -> tuple[re.Pattern[str], ...]:
 
 
 def looks_like_flash(model: str | None) -> bool:
-    return bool(model) and any(p.search(model) for p in _flash_patterns())
+    if not model:
+        return False
+    return any(p.search(model) for p in _flash_patterns())
 
 
 def _judge_ssd(rotational: bool | None, model: str | None, transport: str | None) -> bool | None:

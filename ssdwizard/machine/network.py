@@ -37,7 +37,8 @@ SYS_NET = "/sys/class/net"
 _IP_ADDR = " ".join(IP_ADDR_ARGV)
 # RFC 1918 and the IPv6 unique local addresses (RFC 4193): networks that never route on the
 # internet. ipaddress's is_private is wider (it includes TEST-NETs and more), hence the list.
-_PRIVATE = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
+_PRIVATE_V4 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+_PRIVATE_V6 = (ipaddress.IPv6Network("fc00::/7"),)
 # Bridge ports that are not the way out: guest taps and veths, the firewall's plumbing.
 _GUEST_PORTS = ("tap", "veth", "fwpr", "fwln", "fwbr")
 # Bond modes that never spread traffic over more than one port at a time.
@@ -149,7 +150,9 @@ def _is_address(text: str) -> bool:
 
 def is_private(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
     """RFC 1918 or unique local (fc00::/7): never routed on the internet."""
-    return any(network.version == p.version and network.subnet_of(p) for p in _PRIVATE)  # type: ignore[arg-type]
+    if isinstance(network, ipaddress.IPv4Network):
+        return any(network.subnet_of(p) for p in _PRIVATE_V4)
+    return any(network.subnet_of(p) for p in _PRIVATE_V6)
 
 
 def network_of(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
@@ -253,16 +256,18 @@ def link_of(ctx: ProbeContext, view: NetView, name: str, depth: int = 0) -> Link
         members, mode = bond
         links = [link_of(ctx, view, member, depth + 1) for member in members]
         ports = tuple(p for link in links for p in link.ports)
-        speeds = [link.mbps for link in links]
+        speeds = [link.mbps for link in links if link.mbps is not None]
+        all_known = bool(links) and len(speeds) == len(links)  # one unknown port: the sum is unknown
         notes: list[str] = []
-        if not links or None in speeds:
+        mbps: int | None
+        if not all_known:
             mbps = None
         elif mode in _ONE_PORT_MODES:
-            mbps = max(speeds)  # type: ignore[type-var]
+            mbps = max(speeds)
             notes.append(f"{name} is an {mode} bond: only one port carries traffic at a time.")
         else:
-            mbps = sum(speeds)  # type: ignore[arg-type]
-        stream = max(speeds) if links and None not in speeds else None  # type: ignore[type-var]
+            mbps = sum(speeds)
+        stream = max(speeds) if all_known else None
         if mode not in _HASHING_MODES and mode not in _ONE_PORT_MODES:
             stream = mbps
         elif mode in _HASHING_MODES and len(links) > 1 and stream is not None:
@@ -278,9 +283,9 @@ def link_of(ctx: ProbeContext, view: NetView, name: str, depth: int = 0) -> Link
         if not links:
             return Link(name, f"{name} (a bridge without an uplink port)", (), None, None)
         best = max(links, key=lambda l: l.mbps or 0)
-        notes = ((f"{name} has several uplinks ({', '.join(l.interface for l in links)}); the fastest counts.",)
-                 if len(links) > 1 else ())
-        return Link(name, f"{name} → {best.path}", best.ports, best.mbps, best.stream_mbps, notes + best.notes)
+        uplinks = ((f"{name} has several uplinks ({', '.join(l.interface for l in links)}); the fastest counts.",)
+                   if len(links) > 1 else ())
+        return Link(name, f"{name} → {best.path}", best.ports, best.mbps, best.stream_mbps, uplinks + best.notes)
     parent = _vlan_parent(view, name)
     if parent is not None and parent != name:
         below = link_of(ctx, view, parent, depth + 1)

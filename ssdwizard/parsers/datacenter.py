@@ -266,7 +266,7 @@ class DatacenterConfig:
         placed = False
         for line in self.lines:
             if target is not None and line is target:
-                pieces.append(_replace_value(line, value))
+                pieces.append(_replace_value(target, value))
                 placed = True
             elif isinstance(line, PropertyLine) and line.key == LEGACY_KEY:
                 if target is None and not placed:

@@ -216,14 +216,43 @@ def parse_dmesg(text: str) -> DmesgResult:
         raise ParseError(SOURCE, f"unreadable number in the log ({exc})") from None
 
 
+@dataclass
+class _ControllerDraft:
+    """An AHCI controller while its lines arrive (banner, port map, flags: any order, any may be
+    missing). ``version`` is None until the banner: without it there is no controller."""
+
+    version: str | None = None
+    slots: int = 0
+    gbps: float | None = None
+    mode: str = "unknown"
+    ports_total: int | None = None
+    port_map: int | None = None
+    ports_implemented: int | None = None
+    flags: tuple[str, ...] = ()
+
+
+@dataclass
+class _DeviceDraft:
+    """An ATA device while its lines arrive. ``model`` is None until the identity line: a
+    sectors or quirks line alone does not make a device."""
+
+    kind: str = ""
+    model: str | None = None
+    firmware: str = ""
+    max_mode: str = ""
+    sectors: int | None = None
+    ncq_depth: int | None = None
+    quirks: tuple[str, ...] = ()
+
+
 class _State:
     """Mutable accumulator for one pass over the log; frozen into a DmesgLog at the end."""
 
     def __init__(self) -> None:
-        self.controllers: dict[str, dict[str, object]] = {}
+        self.controllers: dict[str, _ControllerDraft] = {}
         self.ports: list[AtaPort] = []
         self.links: list[AtaLink] = []
-        self.devices: dict[str, dict[str, object]] = {}
+        self.devices: dict[str, _DeviceDraft] = {}
         self.quirks: list[AppliedQuirks] = []
         self.drivers: list[str] = []
         self.last_host_driver: str | None = None
@@ -234,6 +263,12 @@ class _State:
     def note_driver(self, driver: str) -> None:
         if driver not in self.drivers:
             self.drivers.append(driver)
+
+    def controller(self, pci: str) -> _ControllerDraft:
+        return self.controllers.setdefault(pci, _ControllerDraft())
+
+    def device(self, name: str) -> _DeviceDraft:
+        return self.devices.setdefault(name, _DeviceDraft())
 
 
 def _parse_lines(lines: list[str]) -> DmesgLog:
@@ -264,24 +299,23 @@ def _read_line(st: _State, msg: str) -> None:
         if m.group("drv").startswith(_LEGACY_DRIVERS):
             st.note_driver(m.group("drv"))
     if m := _AHCI_OLD.match(msg):
-        port_map = int(m.group("map"), 16)
-        ctrl = st.controllers.setdefault(m.group("pci"), {})
-        ctrl.update(version=m.group("ver"), slots=int(m.group("slots")), gbps=_gbps(m.group("gbps")),
-                    mode=m.group("mode"), ports_total=int(m.group("ports")), port_map=port_map,
-                    ports_implemented=bin(port_map).count("1"))
+        ctrl = st.controller(m.group("pci"))
+        _read_banner(ctrl, m)
+        ctrl.port_map = int(m.group("map"), 16)
+        ctrl.ports_total = int(m.group("ports"))
+        ctrl.ports_implemented = bin(ctrl.port_map).count("1")
         return
     if m := _AHCI_NEW.match(msg):
-        ctrl = st.controllers.setdefault(m.group("pci"), {})
-        ctrl.update(version=m.group("ver"), slots=int(m.group("slots")), gbps=_gbps(m.group("gbps")),
-                    mode=m.group("mode"))
+        _read_banner(st.controller(m.group("pci")), m)
         return
     if m := _AHCI_PORTS.match(msg):
-        ctrl = st.controllers.setdefault(m.group("pci"), {})
-        ctrl.update(ports_implemented=int(m.group("impl")), ports_total=int(m.group("total")),
-                    port_map=int(m.group("map"), 16))
+        ctrl = st.controller(m.group("pci"))
+        ctrl.ports_implemented = int(m.group("impl"))
+        ctrl.ports_total = int(m.group("total"))
+        ctrl.port_map = int(m.group("map"), 16)
         return
     if m := _AHCI_FLAGS.match(msg):
-        st.controllers.setdefault(m.group("pci"), {})["flags"] = tuple(m.group("flags").split())
+        st.controller(m.group("pci")).flags = tuple(m.group("flags").split())
         return
     if m := _SCSI_HOST.match(msg):
         st.last_host_driver = m.group("drv")
@@ -315,16 +349,24 @@ def _read_line(st: _State, msg: str) -> None:
         _read_identity(st, m)
         return
     if m := _SECTORS.match(msg):
-        dev = st.devices.setdefault(m.group("dev"), {})
-        dev["sectors"] = int(m.group("sectors"))
+        dev = st.device(m.group("dev"))
+        dev.sectors = int(m.group("sectors"))
         if m.group("depth") is not None:
-            dev["ncq_depth"] = int(m.group("depth"))
+            dev.ncq_depth = int(m.group("depth"))
         return
     if m := _QUIRKS.match(msg):
         names = tuple(m.group("quirks").split())
         st.quirks.append(AppliedQuirks(device=m.group("dev"), model=m.group("model").strip(),
                                        revision=m.group("rev").strip(), quirks=names))
-        st.devices.setdefault(m.group("dev"), {})["quirks"] = names
+        st.device(m.group("dev")).quirks = names
+
+
+def _read_banner(ctrl: _ControllerDraft, m: re.Match[str]) -> None:
+    """What both banner shapes (before and from kernel 6.6) carry: version, slots, speed, mode."""
+    ctrl.version = m.group("ver")
+    ctrl.slots = int(m.group("slots"))
+    ctrl.gbps = _gbps(m.group("gbps"))
+    ctrl.mode = m.group("mode")
 
 
 def _read_identity(st: _State, m: re.Match[str]) -> None:
@@ -336,40 +378,40 @@ def _read_identity(st: _State, m: re.Match[str]) -> None:
         return
     model, _, firmware = head.rpartition(", ")
     max_mode = tail.split(",")[0].split()[0] if tail.split() else ""
-    dev = st.devices.setdefault(m.group("dev"), {})
-    dev.update(kind=m.group("kind"), model=model.strip(), firmware=firmware.strip(), max_mode=max_mode)
+    dev = st.device(m.group("dev"))
+    dev.kind, dev.model, dev.firmware, dev.max_mode = m.group("kind"), model.strip(), firmware.strip(), max_mode
 
 
 def _freeze(st: _State, nlines: int) -> DmesgLog:
     controllers = tuple(
         AhciController(
             pci=pci,
-            version=str(c.get("version", "")),
-            slots=int(c.get("slots", 0)),  # type: ignore[call-overload]
-            gbps=c.get("gbps"),  # type: ignore[arg-type]
-            mode=str(c.get("mode", "unknown")),
-            ports_total=c.get("ports_total"),  # type: ignore[arg-type]
-            port_map=c.get("port_map"),  # type: ignore[arg-type]
-            ports_implemented=c.get("ports_implemented"),  # type: ignore[arg-type]
-            flags=tuple(c.get("flags", ())),  # type: ignore[call-overload]
+            version=c.version,
+            slots=c.slots,
+            gbps=c.gbps,
+            mode=c.mode,
+            ports_total=c.ports_total,
+            port_map=c.port_map,
+            ports_implemented=c.ports_implemented,
+            flags=c.flags,
         )
         for pci, c in st.controllers.items()
-        if "version" in c  # a flags line without its banner (grep cut it) is not a controller
+        if c.version is not None  # a flags line without its banner (grep cut it) is not a controller
     )
     devices = tuple(
         AtaDevice(
             device=name,
             port=name.split(".")[0],
-            kind=str(d["kind"]),
-            model=str(d["model"]),
-            firmware=str(d["firmware"]),
-            max_mode=str(d["max_mode"]),
-            sectors=d.get("sectors"),  # type: ignore[arg-type]
-            ncq_depth=d.get("ncq_depth"),  # type: ignore[arg-type]
-            quirks=tuple(d.get("quirks", ())),  # type: ignore[call-overload]
+            kind=d.kind,
+            model=d.model,
+            firmware=d.firmware,
+            max_mode=d.max_mode,
+            sectors=d.sectors,
+            ncq_depth=d.ncq_depth,
+            quirks=d.quirks,
         )
         for name, d in st.devices.items()
-        if "model" in d
+        if d.model is not None  # sectors or quirks without the identity line: not a device
     )
     legacy_driver = any(drv.startswith(_LEGACY_DRIVERS) for drv in st.drivers)
     legacy_ports = any(p.kind == "PATA" or p.bmdma for p in st.ports)

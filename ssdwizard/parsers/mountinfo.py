@@ -134,7 +134,8 @@ class Mountinfo:
         found = self.find(mount_point)
         below = {mount.parent_id for mount in found}
         on_top = [mount for mount in found if mount.mount_id not in below]
-        return (on_top or list(found) or [None])[-1]
+        candidates = on_top or found
+        return candidates[-1] if candidates else None
 
 
 def _split_options(field: str) -> tuple[str, ...]:

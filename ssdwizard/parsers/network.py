@@ -146,14 +146,14 @@ def _ip_interface(item: dict[str, Any], source: str) -> IpInterface:
         except ValueError:
             raise ParseError(source, f"{name}: not an address: {local}/{prefix}") from None
         addresses.append(Address(str(family) if family is not None else _family(local), local, prefix))
-    linkinfo = item.get("linkinfo") if isinstance(item.get("linkinfo"), dict) else {}
-    info_data = linkinfo.get("info_data") if isinstance(linkinfo.get("info_data"), dict) else {}
-    flags = item.get("flags") if isinstance(item.get("flags"), list) else []
+    linkinfo = _dict_or_empty(item.get("linkinfo"))
+    info_data = _dict_or_empty(linkinfo.get("info_data"))
+    flags = item.get("flags")
     return IpInterface(
         index=_int_or_none(item.get("ifindex")),
         name=name,
         state=_str_or_none(item.get("operstate")),
-        flags=tuple(str(flag) for flag in flags),
+        flags=tuple(str(flag) for flag in flags) if isinstance(flags, list) else (),
         mtu=_int_or_none(item.get("mtu")),
         mac=_str_or_none(item.get("address")),
         link_type=_str_or_none(item.get("link_type")),
@@ -175,6 +175,11 @@ def _int_or_none(value: object) -> int | None:
 
 def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _dict_or_empty(value: object) -> dict[str, object]:
+    """A JSON object, or an empty one where ip printed something else (or nothing)."""
+    return value if isinstance(value, dict) else {}
 
 
 # ---------------------------------------------------------------- /etc/network/interfaces

@@ -48,6 +48,10 @@ class ActiveTestModal(ModalScreen[None]):
     def compose_inputs(self) -> ComposeResult:
         return iter(())
 
+    def start(self) -> None:
+        """Starts the dialog's worker (each dialog has its own)."""
+        raise NotImplementedError
+
     def say(self, text: str) -> None:
         shown = visible(text)  # error lines quote the machine
         if getattr(self.app, "console_mode", False):

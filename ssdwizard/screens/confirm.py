@@ -12,7 +12,7 @@ from textual.widgets import Button, Static
 from ssdwizard.apply.plan import Plan
 from ssdwizard.screens.glyphs import UNICODE, Glyphs
 from ssdwizard.screens.widgets import safe_text
-from ssdwizard.steps.base import Status
+from ssdwizard.model import Status
 from ssdwizard.textsafe import visible
 
 
@@ -48,8 +48,8 @@ class ConfirmApplyModal(ModalScreen[bool]):
                 for warning in self.plan.warnings:
                     yield Static(safe_text(f"{glyphs.marks[Status.WARN]} {warning}", glyphs=glyphs), classes="warning")
                 for change in self.plan.changes:
-                    yield Static(safe_text(f"{change.kind} {change.target}: {change.why}", one_line=True, glyphs=glyphs),
-                                 classes="change-why")
+                    why = f"{change.kind} {change.target}: {change.why}"
+                    yield Static(safe_text(why, one_line=True, glyphs=glyphs), classes="change-why")
                     yield Static(coloured_diff(change.diff(), glyphs), classes="diff")
                 for note in self.plan.notes:
                     yield Static(safe_text(f"{glyphs.bullet} {note}", glyphs=glyphs), classes="note")

@@ -48,7 +48,7 @@ class DiskTable(DataTable):
 
 class DiskChoiceScreen(WizardScreen):
     BINDINGS = [
-        Binding("space", "toggle", "Toggle disk", id="toggle"),
+        Binding("space", "toggle_disk", "Toggle disk", id="toggle"),
         Binding("i", "iops", "IOPS", id="iops"),
         Binding("enter", "next", "Next", id="next"),
         Binding("p,left,escape", "back", "Back", id="back"),
@@ -108,7 +108,7 @@ class DiskChoiceScreen(WizardScreen):
         if self.focused is None or self.focused is table:
             table.focus()
 
-    def action_toggle(self) -> None:
+    def action_toggle_disk(self) -> None:
         disks = self._disks()
         if not disks or self.chosen is None:
             return

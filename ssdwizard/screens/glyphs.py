@@ -20,6 +20,9 @@ from functools import lru_cache
 from ssdwizard.model import Status
 
 
+WORDS = {Status.OK: "OK", Status.SKIP: "SKIPPED", Status.WARN: "WARNING", Status.FAIL: "FAILED", Status.ERROR: "ERROR"}
+
+
 @dataclass(frozen=True)
 class Glyphs:
     marks: dict[Status, str]
@@ -43,8 +46,6 @@ class Glyphs:
         """``text`` as this terminal can show it (folded to ASCII on a console)."""
         return fold(text) if self.ascii else text
 
-
-WORDS = {Status.OK: "OK", Status.SKIP: "SKIPPED", Status.WARN: "WARNING", Status.FAIL: "FAILED", Status.ERROR: "ERROR"}
 
 UNICODE = Glyphs(
     marks={Status.OK: "✔", Status.SKIP: "○", Status.WARN: "⚠", Status.FAIL: "✖", Status.ERROR: "‼"},
@@ -115,11 +116,13 @@ def _fold_char(char: str, keep_width: bool) -> str:
     width = _cells(char)
     if width == 0:
         return ""
+    # ü → u, ﬁ → fi: the letter without its accents (cut to the cell width where that matters).
     decomposed = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
-    if decomposed.isascii() and decomposed.isprintable() and decomposed and (not keep_width or len(decomposed) == width):
-        return decomposed
-    if decomposed.isascii() and decomposed and keep_width and len(decomposed) > width:
-        return decomposed[:width]
+    if decomposed and decomposed.isascii() and decomposed.isprintable():
+        if not keep_width or len(decomposed) == width:
+            return decomposed
+        if len(decomposed) > width:
+            return decomposed[:width]
     return "?" * width
 
 

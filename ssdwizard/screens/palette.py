@@ -12,8 +12,8 @@ from ssdwizard.steps import STEPS
 class StepCommands(Provider):
     def _commands(self):
         for index, step in enumerate(STEPS):
-            yield f"Go to step {index + 1}: {step.title}", partial(self.app.show_step, index)  # type: ignore[attr-defined]
-        yield "Go to the summary", partial(self.app.show_step, len(STEPS))  # type: ignore[attr-defined]
+            yield f"Go to step {index + 1}: {step.title}", partial(self.app.show_step, index)
+        yield "Go to the summary", partial(self.app.show_step, len(STEPS))
 
     async def discover(self) -> Hits:
         for name, action in self._commands():

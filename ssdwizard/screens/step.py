@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Button, LoadingIndicator, Static
 
 from ssdwizard.app import WizardApp
@@ -13,7 +14,7 @@ from ssdwizard.screens.confirm import ConfirmApplyModal
 from ssdwizard.screens.pictures import picture_for
 from ssdwizard.screens.widgets import FactsView, StatusBanner, finding_widget, safe_text
 from ssdwizard.steps import STEPS
-from ssdwizard.steps.base import Status, StepResult
+from ssdwizard.model import Status, StepResult
 
 
 class StepScreen(WizardScreen):
@@ -94,7 +95,7 @@ class StepScreen(WizardScreen):
         if result is None:
             return
         glyphs = self.glyphs
-        widgets = [finding_widget(f, i, glyphs) for i, f in enumerate(result.findings)]
+        widgets: list[Widget] = [finding_widget(f, i, glyphs) for i, f in enumerate(result.findings)]
         widgets += picture_for(self.step.id, result.facts, glyphs)
         if result.facts:
             widgets.append(Static("Facts", classes="facts-title"))

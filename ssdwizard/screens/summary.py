@@ -71,8 +71,9 @@ class SummaryScreen(WizardScreen):
         table.clear()
         for number, step in enumerate(STEPS, 1):
             result = app.results.get(step.id)
-            table.add_row(str(number), step.title, glyphs.mark(result.status) if result else f"{glyphs.ellipsis} probing",
-                          self._yours(step.id), safe_text(result.summary if result else "", one_line=True, glyphs=glyphs))
+            status = glyphs.mark(result.status) if result else f"{glyphs.ellipsis} probing"
+            summary = safe_text(result.summary if result else "", one_line=True, glyphs=glyphs)
+            table.add_row(str(number), step.title, status, self._yours(step.id), summary)
         self.query_one("#applied", Static).update(self._applied_text())
         self.query_one("#undo", Button).display = app.last_undoable() is not None
         self.refresh_bindings()

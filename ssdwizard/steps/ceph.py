@@ -326,8 +326,8 @@ def _why_not_librbd(drive: Drive, storages: StorageConfig) -> str | None:
 
 def _client_name(storages: StorageConfig, vms: list[Vm]) -> str:
     """The Ceph user the VMs' librbd connects as (storage.cfg ``username``, default admin)."""
-    used = {d.storage for vm in vms for d in vm.disks}
-    names = sorted({(storages.get(s).username if storages.get(s) else None) or "admin" for s in used})
+    used = (storages.get(d.storage) for vm in vms for d in vm.disks)
+    names = sorted({(storage.username if storage else None) or "admin" for storage in used})
     return f"client.{names[0] if names else 'admin'}"
 
 
@@ -668,10 +668,8 @@ def _set_option(text: str, option: str, value: str, client: str) -> str:
 def _section_for(document: cephconf.CephConf, option: str, client: str) -> str:
     """Where to write an option: the client section whose line decides it now, else [client] (which a
     client reads before [global], so a [global] value needs no edit)."""
-    decided = cephconf.effective(document, client, (option,))[option]
-    if decided.setting is not None and decided.section not in (None, "global"):
-        return decided.section
-    return "client"
+    section = cephconf.effective(document, client, (option,))[option].section
+    return section if section is not None and section != "global" else "client"
 
 
 def _ram_warnings(observed: Observed, turned_on: list[RbdDisk], old_size: int, new_size: int) -> list[str]:

@@ -246,7 +246,7 @@ def _overlaps(network: str, others: Iterable[str]) -> bool:
         return False
     for text in others:
         other = network_of(text)
-        if other is not None and other.version == mine.version and mine.overlaps(other):  # type: ignore[arg-type]
+        if other is not None and other.version == mine.version and mine.overlaps(other):
             return True
     return False
 
@@ -510,16 +510,17 @@ def _transport_finding(settings: Settings, network: str | None, why: str, used: 
 
 
 def _utilisation(history: History, link: Link | None) -> tuple[float | None, Finding | None]:
-    measured = [m for m in history.migrations if m.status == "ok" and m.log and m.log.speed_mib_s is not None]
+    measured = [(m.path, m.log, m.log.speed_mib_s) for m in history.migrations
+                if m.status == "ok" and m.log is not None and m.log.speed_mib_s is not None]
     if not measured:
         return None, None
-    median = statistics.median(m.log.speed_mib_s for m in measured)  # type: ignore[union-attr]
+    median = statistics.median(speed for _, _, speed in measured)
     gbit = mib_to_gbit(median)
     label = (f"averaged {short_number(median)} MiB/s" if len(measured) == 1
              else f"ran at a median {short_number(median)} MiB/s over {len(measured)} migrations")
-    evidence = tuple(Evidence(m.path, "\n".join(line.text for line in m.log.evidence_for("speed")))  # type: ignore
-                     for m in measured)
-    secure = [m for m in measured if m.log.migration_type == "secure"]  # type: ignore[union-attr]
+    evidence = tuple(Evidence(path, "\n".join(line.text for line in log.evidence_for("speed")))
+                     for path, log, _ in measured)
+    secure = [log for _, log, _ in measured if log.migration_type == "secure"]
     observation = _SSH_OBSERVATION if secure else ""
     if link is None or link.gbps is None:
         reason = "the link's speed is unknown" if link is not None else "the migration link was not found"

@@ -40,6 +40,51 @@ _DISCARD = ("discard", "nodiscard", "discard=sync", "discard=async")
 # Filesystems that fstrim (FITRIM) can trim and that do not trim by themselves by default.
 _NEEDS_TRIM = frozenset({"ext4", "ext3", "ext2", "xfs", "vfat", "jfs", "exfat", "ntfs3"})
 
+CHOICE_DISCARD = "mount.discard"
+CHOICE_COMMIT = "mount.commit"  # both declared, with their values, in the step table (steps/__init__.py)
+VALIDATE = ("findmnt", "--verify", "--tab-file", FILE_PLACEHOLDER)
+# The filesystems whose lines the plan edits. An ESP's vfat, swap, bind mounts, tmpfs, network
+# and "auto" lines keep their options: the guide's advice is about these, and an option that a
+# type does not know makes the mount fail at boot.
+_EDITABLE = frozenset({"ext4", "ext3", "ext2", "xfs", "btrfs", "f2fs"})
+# The atime words noatime replaces: libmount's "atime" clears noatime, the kernel's strictatime
+# overrides it, and relatime is the default that noatime improves on. nodiratime stays where the
+# admin wrote it: noatime implies it (mount(8)), so it is redundant but harmless, and the plan
+# changes only what changes behaviour (the probe's table already calls it redundant).
+_NOT_NOATIME = ("relatime", "strictatime", "atime")
+# Filesystems that drop online discard for the weekly fstrim.timer. f2fs is not among them:
+# its discard is on by default and asynchronous, so removing the word would change nothing.
+_TIMER_TRIMMED = frozenset({"ext4", "ext3", "ext2", "xfs"})
+# Those whose remount keeps an option fstab merely stops naming (ext4's reconfigure applies
+# only the options given), so the remount names the default explicitly. XFS ignores discard
+# on remount altogether. Both checked on loop devices (Linux 6.18, util-linux 2.38.1).
+_EXT = frozenset({"ext4", "ext3", "ext2"})
+_BTRFS_SYNC = ("discard", "discard=sync")
+_ASYNC_DISCARD_SINCE = (5, 6)  # btrfs(5): discard=async "since: 5.6"
+_ENABLED = (UnitFileState.ENABLED, UnitFileState.ENABLED_RUNTIME)
+_NO_SYSTEMD = (UnitFileState.NO_SYSTEMD, UnitFileState.COMMAND_MISSING)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What :func:`plan` needs, read once by the probe, so that it plans without the machine
+    (and a test can hand it any machine it likes). Only a probe that found an fstab to edit
+    fills it; otherwise ``observed`` is None and there is nothing to plan."""
+
+    #: /etc/fstab as the probe parsed it; ``render()`` gives back its bytes.
+    fstab: Fstab
+    #: The entries of ``fstab`` on the focus disks (swap and every other type included: the
+    #: plan decides which it may edit), in file order. They are rows of ``fstab`` itself, so a
+    #: plan edits a line only while that very line is still there.
+    focus: tuple[FstabEntry, ...]
+    #: The live mount points on the focus disks, sorted; None when mountinfo could not be read
+    #: (the plan then cannot say which to remount).
+    mounted: tuple[str, ...] | None
+    #: ``systemctl is-enabled fstrim.timer``; None when its answer could not be read.
+    timer: UnitFileState | None
+    #: /proc/sys/kernel/osrelease (btrfs has discard=async since 5.6); None when unreadable.
+    kernel: str | None
+
 
 @dataclass
 class _Filesystem:
@@ -62,58 +107,68 @@ class _Filesystem:
         return ", ".join(dict.fromkeys(targets))
 
 
-def _fstab_evidence(entry: FstabEntry) -> Evidence:
-    return Evidence(f"{FSTAB}:{entry.number}", entry.text)
+# --- The probe: fstab, the live mounts and the timer, read once ---------------------------------
+
+def probe(ctx: ProbeContext) -> StepResult:
+    placement = probe_placement(ctx)
+    findings: list[Finding] = list(placement.notes)
+    facts: dict[str, Any] = {"fstab": [], "mounts": []}
+    if not placement.disks:
+        return StepResult(ID, TITLE, Status.SKIP, "No SSD in focus: no mount options to judge.", tuple(findings), facts)
+    document, fstab_findings = _read_fstab(ctx)
+    findings += fstab_findings
+    matched = _match_fstab(ctx, placement, document) if document else []
+    facts["fstab"] = [{"spec": e.spec, "file": e.file, "vfstype": e.vfstype, "options": list(e.options),
+                       "dump": e.dump, "pass": e.pass_} for e, _ in matched]
+    facts["mounts"] = [{"target": m.target, "options": list(_live_options(m))} for m in placement.mounts if m.mount]
+    filesystems: dict[str, _Filesystem] = {}
+    for mount in placement.mounts:
+        filesystems.setdefault(mount.filesystem_key, _Filesystem(mount.filesystem_key)).mounts.append(mount)
+    for entry, key in matched:
+        if entry.vfstype != "swap":
+            filesystems.setdefault(key, _Filesystem(key)).entries.append(entry)
+    if not filesystems:
+        return StepResult(ID, TITLE, Status.SKIP,
+                          f"Nothing on {', '.join(d.name for d in placement.disks)} is mounted or listed in fstab.",
+                          tuple(findings), facts)
+    timer = _timer_state(ctx)
+    for fs in filesystems.values():
+        findings += _atime_findings(fs)
+        findings += _option_findings(fs, timer)
+        if fs.mounts and not fs.entries and document is not None:
+            findings.append(Finding(Status.OK, fs.label, f"{fs.label} has no line in {FSTAB} (mounted by a systemd unit, "
+                                    "the desktop or by hand): its options last until it is unmounted.", "",
+                                    tuple(m.evidence for m in fs.mounts)))
+        if fs.entries and not fs.mounts and placement.mountinfo is not None:
+            findings.append(Finding(Status.OK, fs.label, f"{fs.label} is in {FSTAB} but not mounted now.", "",
+                                    tuple(_fstab_evidence(e) for e in fs.entries)))
+    coverage = _trim_coverage(list(filesystems.values()), timer)
+    if coverage:
+        findings.append(coverage)
+    if document is not None:
+        findings += _duplicate_findings(document, [e for e, _ in matched])
+    observed = _observe(ctx, placement, document, matched, timer) if document is not None else None
+    status = Status.worst([f.status for f in findings])
+    warned = [f for f in findings if f.status is not Status.OK]
+    noatime_missing = sum(1 for f in findings if "noatime saves that write" in f.message)
+    summary = f"{len(filesystems)} filesystem{'s' if len(filesystems) != 1 else ''}: "
+    summary += f"{len(warned)} to change" if warned else "options fine"
+    if noatime_missing:
+        summary += f"; noatime recommended on {noatime_missing}"
+    return StepResult(ID, TITLE, status, summary, tuple(findings), facts, observed=observed)
 
 
-def option_row(option: str, fstype: str) -> dict[str, Any] | None:
-    """The mount_options.toml row for an option on a filesystem type (``commit=`` rows match any value)."""
-    for row in load_table("mount_options")["option"]:
-        name = row["option"]
-        matches = option == name or (name.endswith("=") and option.startswith(name))
-        if matches and ("*" in row["fstypes"] or fstype in row["fstypes"]):
-            return row
-    return None
-
-
-def _live_options(mount: PlacedMount) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(mount.mount.all_options)) if mount.mount else ()
-
-
-def atime_mode(options: tuple[str, ...], live: bool) -> str:
-    """noatime, relatime or strictatime. The kernel shows no word for strictatime; fstab
-    without a word means the relatime default."""
-    for word in ("noatime", "strictatime", "relatime"):
-        if word in options:
-            return word
-    return "strictatime" if live else "relatime"
-
-
-def discard_mode(options: tuple[str, ...], fstype: str) -> str | None:
-    """off, on, sync or async; None when the options don't say (the filesystem's default)."""
-    mode = None
-    for option in options:
-        if option == "nodiscard":
-            mode = "off"
-        elif option == "discard":
-            mode = "sync" if fstype == "btrfs" else "on"
-        elif option.startswith("discard="):
-            mode = option.split("=", 1)[1]
-    return mode
-
-
-def commit_seconds(options: tuple[str, ...]) -> int | None:
-    for option in reversed(options):
-        if option.startswith("commit="):
-            try:
-                return int(option.split("=", 1)[1])
-            except ValueError:
-                return None
-    return None
-
-
-def _duration(seconds: int) -> str:
-    return f"{seconds // 60} minutes" if seconds % 60 == 0 and seconds >= 120 else f"{seconds} seconds"
+def _observe(ctx: ProbeContext, placement: Placement, document: Fstab, matched: list[tuple[FstabEntry, str]],
+             timer: IsEnabled | None) -> Observed:
+    """What :func:`plan` needs, so that it can plan without reading the machine again."""
+    return Observed(
+        fstab=document,
+        focus=tuple(entry for entry, _ in matched),
+        mounted=(tuple(sorted({m.target for m in placement.mounts if m.mount}))
+                 if placement.mountinfo is not None else None),
+        timer=timer.state if timer is not None else None,
+        kernel=ctx.read_value("/proc/sys/kernel/osrelease"),
+    )
 
 
 def _fstab_spec(entry: FstabEntry) -> str:
@@ -181,6 +236,62 @@ def _timer_state(ctx: ProbeContext) -> IsEnabled | None:
         return None
 
 
+# --- The findings: each option judged, with the line it came from -------------------------------
+
+def _fstab_evidence(entry: FstabEntry) -> Evidence:
+    return Evidence(f"{FSTAB}:{entry.number}", entry.text)
+
+
+def option_row(option: str, fstype: str) -> dict[str, Any] | None:
+    """The mount_options.toml row for an option on a filesystem type (``commit=`` rows match any value)."""
+    for row in load_table("mount_options")["option"]:
+        name = row["option"]
+        matches = option == name or (name.endswith("=") and option.startswith(name))
+        if matches and ("*" in row["fstypes"] or fstype in row["fstypes"]):
+            return row
+    return None
+
+
+def _live_options(mount: PlacedMount) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(mount.mount.all_options)) if mount.mount else ()
+
+
+def atime_mode(options: tuple[str, ...], live: bool) -> str:
+    """noatime, relatime or strictatime. The kernel shows no word for strictatime; fstab
+    without a word means the relatime default."""
+    for word in ("noatime", "strictatime", "relatime"):
+        if word in options:
+            return word
+    return "strictatime" if live else "relatime"
+
+
+def discard_mode(options: tuple[str, ...], fstype: str) -> str | None:
+    """off, on, sync or async; None when the options don't say (the filesystem's default)."""
+    mode = None
+    for option in options:
+        if option == "nodiscard":
+            mode = "off"
+        elif option == "discard":
+            mode = "sync" if fstype == "btrfs" else "on"
+        elif option.startswith("discard="):
+            mode = option.split("=", 1)[1]
+    return mode
+
+
+def commit_seconds(options: tuple[str, ...]) -> int | None:
+    for option in reversed(options):
+        if option.startswith("commit="):
+            try:
+                return int(option.split("=", 1)[1])
+            except ValueError:
+                return None
+    return None
+
+
+def _duration(seconds: int) -> str:
+    return f"{seconds // 60} minutes" if seconds % 60 == 0 and seconds >= 120 else f"{seconds} seconds"
+
+
 def _timer_words(timer: IsEnabled | None) -> str:
     if timer is None:
         return "the state of fstrim.timer is unknown"
@@ -204,7 +315,8 @@ def _atime_findings(fs: _Filesystem) -> list[Finding]:
         live = next((m for m in reversed(fs.mounts) if m.target == target and m.mount), None)
         entry = next((e for e in reversed(fs.entries) if e.file == target or e.mount_point == target), None)
         evidence = ((_fstab_evidence(entry),) if entry else ()) + ((live.evidence,) if live else ())
-        mode = atime_mode(live.mount.options, True) if live else atime_mode(entry.options if entry else (), False)
+        mode = (atime_mode(live.mount.options, True) if live and live.mount
+                else atime_mode(entry.options if entry else (), False))
         where = "mounted" if live else "set in fstab"
         if mode == "noatime":
             findings.append(Finding(Status.OK, target, f"{target} is {where} noatime.", "", evidence))
@@ -290,9 +402,10 @@ def _discard_findings(fs: _Filesystem, timer: IsEnabled | None, evidence: tuple[
     modes = {m for m in asked + live if m}
     if fstype == "btrfs":
         if "sync" in modes:
-            row = option_row("discard", "btrfs") or {}
-            return [Finding(Status.WARN, fs.label, f"btrfs with plain 'discard' (= discard=sync). {row.get('why', '')}.",
-                            row.get("advice", "Remove 'discard'."), evidence)]
+            btrfs = option_row("discard", "btrfs") or {}
+            return [Finding(Status.WARN, fs.label,
+                            f"btrfs with plain 'discard' (= discard=sync). {btrfs.get('why', '')}.",
+                            btrfs.get("advice", "Remove 'discard'."), evidence)]
         if "async" in modes:
             return [Finding(Status.OK, fs.label, "btrfs discards asynchronously (discard=async).", "", evidence)]
         return []
@@ -342,98 +455,7 @@ def _duplicate_findings(document: Fstab, focus: list[FstabEntry]) -> list[Findin
             for point, entries in _duplicates(document).items() if point in focus_points]
 
 
-def _plan_inputs(ctx: ProbeContext, placement: Placement, matched: list[tuple[FstabEntry, str]],
-                 timer: IsEnabled | None) -> dict[str, Any]:
-    """What :func:`plan` needs, so that it can plan without reading the machine again."""
-    live_fstype = {m.filesystem_key: m.fstype for m in placement.mounts if m.fstype}
-    return {
-        "fstab_text": ctx.read_text(FSTAB),
-        # The focus disks' lines: which filesystem each names, its type and mount point.
-        "fstab_lines": [{"number": e.number, "filesystem": key, "fstype": e.vfstype,
-                         "live_fstype": live_fstype.get(key), "mount_point": e.mount_point}
-                        for e, key in matched],
-        # Live mount points on the focus disks; None when mountinfo could not be read.
-        "mounted": (sorted({m.target for m in placement.mounts if m.mount})
-                    if placement.mountinfo is not None else None),
-        "fstrim_timer": timer.state.value if timer is not None else None,
-        "kernel": ctx.read_value("/proc/sys/kernel/osrelease"),
-    }
-
-
-def probe(ctx: ProbeContext) -> StepResult:
-    placement = probe_placement(ctx)
-    findings: list[Finding] = list(placement.notes)
-    facts: dict[str, Any] = {"fstab": [], "mounts": []}
-    if not placement.disks:
-        return StepResult(ID, TITLE, Status.SKIP, "No SSD in focus: no mount options to judge.", tuple(findings), facts)
-    document, fstab_findings = _read_fstab(ctx)
-    findings += fstab_findings
-    matched = _match_fstab(ctx, placement, document) if document else []
-    facts["fstab"] = [{"spec": e.spec, "file": e.file, "vfstype": e.vfstype, "options": list(e.options),
-                       "dump": e.dump, "pass": e.pass_} for e, _ in matched]
-    facts["mounts"] = [{"target": m.target, "options": list(_live_options(m))} for m in placement.mounts if m.mount]
-    filesystems: dict[str, _Filesystem] = {}
-    for mount in placement.mounts:
-        filesystems.setdefault(mount.filesystem_key, _Filesystem(mount.filesystem_key)).mounts.append(mount)
-    for entry, key in matched:
-        if entry.vfstype != "swap":
-            filesystems.setdefault(key, _Filesystem(key)).entries.append(entry)
-    if not filesystems:
-        return StepResult(ID, TITLE, Status.SKIP,
-                          f"Nothing on {', '.join(d.name for d in placement.disks)} is mounted or listed in fstab.",
-                          tuple(findings), facts)
-    timer = _timer_state(ctx)
-    for fs in filesystems.values():
-        findings += _atime_findings(fs)
-        findings += _option_findings(fs, timer)
-        if fs.mounts and not fs.entries and document is not None:
-            findings.append(Finding(Status.OK, fs.label, f"{fs.label} has no line in {FSTAB} (mounted by a systemd unit, "
-                                    "the desktop or by hand): its options last until it is unmounted.", "",
-                                    tuple(m.evidence for m in fs.mounts)))
-        if fs.entries and not fs.mounts and placement.mountinfo is not None:
-            findings.append(Finding(Status.OK, fs.label, f"{fs.label} is in {FSTAB} but not mounted now.", "",
-                                    tuple(_fstab_evidence(e) for e in fs.entries)))
-    coverage = _trim_coverage(list(filesystems.values()), timer)
-    if coverage:
-        findings.append(coverage)
-    if document is not None:
-        findings += _duplicate_findings(document, [e for e, _ in matched])
-    inputs = _plan_inputs(ctx, placement, matched, timer) if document is not None else {}
-    status = Status.worst([f.status for f in findings])
-    warned = [f for f in findings if f.status is not Status.OK]
-    noatime_missing = sum(1 for f in findings if "noatime saves that write" in f.message)
-    summary = f"{len(filesystems)} filesystem{'s' if len(filesystems) != 1 else ''}: "
-    summary += f"{len(warned)} to change" if warned else "options fine"
-    if noatime_missing:
-        summary += f"; noatime recommended on {noatime_missing}"
-    return StepResult(ID, TITLE, status, summary, tuple(findings), facts, inputs=inputs)
-
-
-# --- The apply action: the fstab edit, planned from the probe's inputs alone -------------------
-
-CHOICE_DISCARD = "mount.discard"
-CHOICE_COMMIT = "mount.commit"  # both declared, with their values, in the step table (steps/__init__.py)
-VALIDATE = ("findmnt", "--verify", "--tab-file", FILE_PLACEHOLDER)
-# The filesystems whose lines the plan edits. An ESP's vfat, swap, bind mounts, tmpfs, network
-# and "auto" lines keep their options: the guide's advice is about these, and an option that a
-# type does not know makes the mount fail at boot.
-_EDITABLE = frozenset({"ext4", "ext3", "ext2", "xfs", "btrfs", "f2fs"})
-# The atime words noatime replaces: libmount's "atime" clears noatime, the kernel's strictatime
-# overrides it, and relatime is the default that noatime improves on. nodiratime stays where the
-# admin wrote it: noatime implies it (mount(8)), so it is redundant but harmless, and the plan
-# changes only what changes behaviour (the probe's table already calls it redundant).
-_NOT_NOATIME = ("relatime", "strictatime", "atime")
-# Filesystems that drop online discard for the weekly fstrim.timer. f2fs is not among them:
-# its discard is on by default and asynchronous, so removing the word would change nothing.
-_TIMER_TRIMMED = frozenset({"ext4", "ext3", "ext2", "xfs"})
-# Those whose remount keeps an option fstab merely stops naming (ext4's reconfigure applies
-# only the options given), so the remount names the default explicitly. XFS ignores discard
-# on remount altogether. Both checked on loop devices (Linux 6.18, util-linux 2.38.1).
-_EXT = frozenset({"ext4", "ext3", "ext2"})
-_BTRFS_SYNC = ("discard", "discard=sync")
-_ASYNC_DISCARD_SINCE = (5, 6)  # btrfs(5): discard=async "since: 5.6"
-_NO_SYSTEMD = ("no-systemd", "command-missing")
-
+# --- The plan: the fstab edit, from the probe's Observed alone ---------------------------------
 
 @dataclass(frozen=True)
 class _LineEdit:
@@ -518,23 +540,23 @@ def _edit_line(entry: FstabEntry, fstype: str, discard: str, commit: str,
 def plan(result: StepResult, choices: Mapping[str, str]) -> Plan | None:
     """The fstab edit for the focus disks' lines: noatime, discard left to the weekly timer
     (choice ``mount.discard``: ``timer``/``keep``), commit= above the default removed (choice
-    ``mount.commit``: ``remove``/``keep``). Pure: it reads only ``result.inputs``."""
+    ``mount.commit``: ``remove``/``keep``). Pure: it reads only ``result.observed`` (None for
+    a skipped step, or one without an fstab to edit: nothing to plan)."""
     discard, commit = chosen(choices, CHOICE_DISCARD), chosen(choices, CHOICE_COMMIT)
-    inputs = result.inputs
-    text = inputs.get("fstab_text")
-    if text is None or not inputs.get("fstab_lines"):
+    observed = result.observed
+    if not isinstance(observed, Observed) or not observed.focus:
         return None
-    document = fstab_parser.parse(text)
+    document = observed.fstab
     duplicates = _duplicates(document)
-    kernel = _kernel_version(inputs.get("kernel"))
+    kernel = _kernel_version(observed.kernel)
     edits: list[_LineEdit] = []
     kept: list[_LineEdit] = []
     refused: dict[str, list[FstabEntry]] = {}
-    for line in inputs["fstab_lines"]:
-        number = line["number"]
+    for line in observed.focus:
+        number = line.number
         entry = document.lines[number - 1] if 1 <= number <= len(document.lines) else None
-        # Only the very line the probe matched; a malformed or comment line is never an entry.
-        if not isinstance(entry, FstabEntry) or entry.mount_point != line["mount_point"]:
+        # Only the very line the probe matched, still in its place; never a comment or malformed line.
+        if not isinstance(entry, FstabEntry) or entry != line:
             continue
         if entry.vfstype not in _EDITABLE:
             continue
@@ -554,21 +576,21 @@ def plan(result: StepResult, choices: Mapping[str, str]) -> Plan | None:
         return Plan(ID, (), tuple(warnings)) if warnings else None
     after = "".join(
         next((e.entry.with_options(e.options) for e in edits if e.entry is line), line.raw) for line in document.lines)
-    mounted = inputs.get("mounted")
+    mounted = observed.mounted
     then: list[tuple[str, ...]] = []
-    if inputs.get("fstrim_timer") not in _NO_SYSTEMD:
+    if observed.timer not in _NO_SYSTEMD:
         then.append(("systemctl", "daemon-reload"))  # systemd's mount units are generated from fstab
     for edit in edits:
         if mounted is not None and edit.entry.mount_point in mounted and edit.remount_helps:
             then.append(("mount", "-o", ",".join(("remount", *edit.remount)), edit.entry.mount_point))
-    warnings += _plan_warnings(edits + kept, inputs)
-    change = FileEdit(path=FSTAB, before=text, after=after,
+    warnings += _plan_warnings(edits + kept, observed)
+    change = FileEdit(path=FSTAB, before=document.render(), after=after,
                       why="; ".join(f"{e.entry.mount_point}: {', '.join(e.words)}" for e in edits),
                       validate=VALIDATE, then=tuple(then))
-    return Plan(ID, (change,), tuple(warnings), tuple(_plan_notes(edits, inputs)))
+    return Plan(ID, (change,), tuple(warnings), tuple(_plan_notes(edits, observed)))
 
 
-def _plan_warnings(edits: list[_LineEdit], inputs: Mapping[str, Any]) -> list[str]:
+def _plan_warnings(edits: list[_LineEdit], observed: Observed) -> list[str]:
     warnings = []
     for edit in edits:
         if edit.kept_commit:
@@ -577,18 +599,18 @@ def _plan_warnings(edits: list[_LineEdit], inputs: Mapping[str, Any]) -> list[st
                             "changes can be lost on power loss (the default is "
                             f"{_DEFAULT_COMMIT.get(edit.entry.vfstype, 5)} seconds).")
         if edit.old_kernel_btrfs:
-            warnings.append(f"{edit.entry.mount_point}: kernel {inputs.get('kernel', '').strip()} is older than 5.6 "
+            warnings.append(f"{edit.entry.mount_point}: kernel {observed.kernel} is older than 5.6 "
                             "and has no discard=async, so btrfs keeps its synchronous 'discard'.")
-    timer = inputs.get("fstrim_timer")
-    if any(e.timer_discard for e in edits) and timer != "enabled" and timer != "enabled-runtime":
-        state = f"is {timer}" if timer else "is in an unknown state"
+    timer = observed.timer
+    if any(e.timer_discard for e in edits) and timer not in _ENABLED:
+        state = f"is {timer.value}" if timer is not None else "is in an unknown state"
         warnings.append(f"Without 'discard' only the weekly fstrim.timer trims these filesystems, and it {state} now: "
                         "enable it with the trim step's action (systemctl enable --now fstrim.timer).")
     return warnings
 
 
-def _plan_notes(edits: list[_LineEdit], inputs: Mapping[str, Any]) -> list[str]:
-    mounted = inputs.get("mounted")
+def _plan_notes(edits: list[_LineEdit], observed: Observed) -> list[str]:
+    mounted = observed.mounted
     notes = ["noatime takes effect at once: it is a per-mount flag that 'mount -o remount' sets."]
     if any("nodiscard" in e.remount or "commit=0" in e.remount for e in edits):
         notes.append("A remount keeps an option that fstab merely stops naming, so the remount names the default "
@@ -600,7 +622,7 @@ def _plan_notes(edits: list[_LineEdit], inputs: Mapping[str, Any]) -> list[str]:
     if any(word.endswith("→ discard=async") for e in edits for word in e.words):
         notes.append("btrfs: discard=async is what the kernel picks by itself since 6.2; written out it also holds "
                      "on 5.6-6.1, and a remount applies it at once.")
-    if any(e.timer_discard for e in edits) and inputs.get("fstrim_timer") in ("enabled", "enabled-runtime"):
+    if any(e.timer_discard for e in edits) and observed.timer in _ENABLED:
         notes.append("Without 'discard' the weekly fstrim.timer trims these filesystems; it is enabled now.")
     if mounted is None:
         notes.append("The live mounts are unknown: remount the changed mount points by hand, or reboot.")
@@ -611,6 +633,6 @@ def _plan_notes(edits: list[_LineEdit], inputs: Mapping[str, Any]) -> list[str]:
         idle = [e.entry.mount_point for e in edits if e.entry.mount_point not in mounted]
         if idle:
             notes.append(f"Not mounted now: {', '.join(idle)}; the new options apply when it is next mounted.")
-    if inputs.get("fstrim_timer") in _NO_SYSTEMD:
+    if observed.timer in _NO_SYSTEMD:
         notes.append("No systemd here: no daemon-reload is needed.")
     return notes

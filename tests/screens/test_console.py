@@ -29,7 +29,7 @@ from wizard_helpers import settle, wizard
 from ssdwizard.app import WizardApp
 from ssdwizard.screens.console import AsciiFilter, AsciiScrollBarRender
 from ssdwizard.screens.glyphs import fold
-from ssdwizard.screens.menus import HelpModal, StepListModal, TooSmallScreen
+from ssdwizard.screens.menus import TooSmallScreen
 from ssdwizard.screens.step import StepScreen
 from ssdwizard.screens.welcome import WelcomeScreen
 from ssdwizard.system.profile import ProfileSystem
@@ -154,7 +154,7 @@ def test_console_mode_follows_term_and_the_locale(monkeypatch, environ, console)
 async def test_ok_warn_and_error_banners_are_three_colours_in_16_colours(monkeypatch):
     import ssdwizard.app as app_module
     from ssdwizard.steps import STEPS
-    from ssdwizard.steps.base import Step
+    from ssdwizard.model import Step
 
     def broken(ctx):
         raise RuntimeError("the sysfs tree vanished")

@@ -328,7 +328,7 @@ def test_the_plan_is_made_from_what_the_probe_observed_alone(choice):
     assert observed.disks and all(isinstance(d, ceph.RbdDisk) for d in observed.disks)
     assert (observed.local_node, observed.config_path, observed.running) == ("pve1", "/etc/pve/ceph.conf", (100, 101))
     # facts, findings and the old untyped inputs emptied: the same plan
-    bare = replace(result, facts={}, findings=(), inputs={}, plan=None)
+    bare = replace(result, facts={}, findings=(), plan=None)
     assert result.plan is not None and ceph.plan(bare, {"ceph.values": choice}) == result.plan
     # nothing observed (a skipped or broken probe): no plan
     assert ceph.plan(replace(result, observed=None), {"ceph.values": choice}) is None

@@ -167,7 +167,7 @@ def test_the_plan_is_made_from_what_the_probe_observed_alone(choices):
     assert all(isinstance(m, migration.ManagementNetwork) for m in observed.management)
     assert all(isinstance(c, migration.NetworkUse) for c in observed.candidates)
     # facts, findings and the old untyped inputs emptied: the same plan
-    bare = replace(result, facts={}, findings=(), inputs={}, plan=None)
+    bare = replace(result, facts={}, findings=(), plan=None)
     assert result.plan is not None and migration.plan(bare, choices) == result.plan
     # nothing observed (a skipped or broken probe): no plan, and the refusal says so
     nothing = replace(result, observed=None)

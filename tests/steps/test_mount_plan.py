@@ -8,6 +8,7 @@ import difflib
 import json
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,10 @@ from conftest import FIXTURES
 from ssdwizard.apply.plan import FILE_PLACEHOLDER, FileEdit, Plan
 from ssdwizard.data import PROFILES_DIR
 from ssdwizard.parsers import fstab as fstab_parser
+from ssdwizard.parsers.systemctl import UnitFileState
 from ssdwizard.steps import mount
 from ssdwizard.machine.context import ProbeContext
-from ssdwizard.model import Status
+from ssdwizard.model import Status, StepResult
 from ssdwizard.system import ProfileSystem
 
 LOOP_FSTAB = (LOOP / "fstab").read_text()
@@ -123,7 +125,8 @@ def test_demo_nvme_keeps_tabs_and_aligned_blanks_byte_for_byte():
 def test_demo_vm_virtio_has_no_entry_and_plans_nothing():
     result, plan = demo("vm-virtio")
     assert plan is None
-    assert result.inputs["fstab_text"] == "# UNCONFIGURED FSTAB FOR BASE SYSTEM\n"
+    assert result.observed.fstab.render() == "# UNCONFIGURED FSTAB FOR BASE SYSTEM\n"
+    assert result.observed.focus == ()
 
 
 @pytest.mark.parametrize("name", sorted(DEMO_EXPECTED) + ["vm-virtio"])
@@ -137,9 +140,40 @@ def test_demo_profile_applied_then_probed_again_plans_nothing(name, tmp_path):
     assert mount.plan(again, {"mount.discard": "keep", "mount.commit": "keep"}) is None
 
 
-def test_timer_state_is_in_the_inputs_of_every_demo():
-    states = {name: demo(name)[0].inputs.get("fstrim_timer") for name in DEMO_EXPECTED}
-    assert states == {"pve-ceph-node": "disabled", "nvme-workstation": "enabled", "legacy-ide": "disabled"}
+def test_timer_state_is_observed_in_every_demo():
+    states = {name: demo(name)[0].observed.timer for name in DEMO_EXPECTED}
+    assert states == {"pve-ceph-node": UnitFileState.DISABLED, "nvme-workstation": UnitFileState.ENABLED,
+                      "legacy-ide": UnitFileState.DISABLED}
+
+
+@pytest.mark.parametrize("name", sorted(DEMO_EXPECTED))
+def test_the_plan_reads_observed_not_facts(name):
+    """The planner's whole input is ``observed``: emptied facts plan the same; no observed, no plan."""
+    result, plan = demo(name)
+    assert isinstance(result.observed, mount.Observed)
+    assert mount.plan(replace(result, facts={}, findings=()), {}) == plan
+    assert mount.plan(replace(result, observed=None), {}) is None
+
+
+def test_a_skipped_result_observes_nothing_and_plans_nothing(make_profile):
+    result = mount.probe(context(loop_profile(make_profile), disks=()))
+    assert result.status is Status.SKIP and result.observed is None
+    assert mount.plan(result, {}) is None
+
+
+def test_an_observed_built_by_hand_plans_its_lines():
+    """Observed is the planner's contract: a hand-made one plans without any probe."""
+    document = fstab_parser.parse("# root\n/dev/sda1 / ext4 relatime,discard 0 1\n/dev/sda2 none swap sw 0 0\n")
+    observed = mount.Observed(fstab=document, focus=document.entries, mounted=("/",),
+                              timer=UnitFileState.ENABLED, kernel="6.8.12-4-pve")
+    result = StepResult(mount.ID, mount.TITLE, Status.WARN, "", observed=observed)
+    edit = the_edit(mount.plan(result, {}))
+    assert changed_lines(edit.before, edit.after) == {2: "/dev/sda1 / ext4 noatime 0 1\n"}
+    assert edit.then == (("systemctl", "daemon-reload"), ("mount", "-o", "remount,nodiscard", "/"))
+    unmounted = replace(observed, mounted=None, timer=UnitFileState.NO_SYSTEMD)
+    plan = mount.plan(replace(result, observed=unmounted), {})
+    assert the_edit(plan).then == ()
+    assert "The live mounts are unknown: remount the changed mount points by hand, or reboot." in plan.notes
 
 
 # --- the loop-device capture --------------------------------------------------------------------
@@ -228,7 +262,11 @@ def test_the_plan_reads_nothing_but_the_result(make_profile):
     profile = loop_profile(make_profile)
     result = mount.probe(context(profile))
     shutil.rmtree(profile)  # the machine is gone: a pure planner does not notice
-    assert the_edit(mount.plan(result, {})).before == LOOP_FSTAB
+    planned = mount.plan(result, {})
+    assert the_edit(planned).before == LOOP_FSTAB
+    # nor does it read the public facts: the loop plan's warnings and notes come from observed too
+    assert mount.plan(replace(result, facts={}, findings=()), {}) == planned
+    assert planned.warnings and planned.notes
 
 
 def test_commit_at_or_below_the_default_stays_without_a_warning(make_profile):
@@ -242,13 +280,11 @@ def test_commit_at_or_below_the_default_stays_without_a_warning(make_profile):
 
 
 def test_a_stale_result_edits_no_line_it_did_not_probe(make_profile):
-    """Inputs whose line numbers no longer point at the probed lines (text shifted by a line)
+    """An Observed whose lines no longer sit where its fstab has them (text shifted by a line)
     must not edit whatever line now sits there."""
-    from dataclasses import replace
-
     result = mount.probe(context(loop_profile(make_profile)))
-    shifted = replace(result, inputs={**result.inputs, "fstab_text": "# added since\n" + LOOP_FSTAB})
-    assert mount.plan(shifted, {}) is None
+    moved = replace(result.observed, fstab=fstab_parser.parse("# added since\n" + LOOP_FSTAB))
+    assert mount.plan(replace(result, observed=moved), {}) is None
 
 
 def test_nodiratime_stays_and_atime_words_give_way(make_profile):
@@ -309,7 +345,7 @@ def test_corpus_lines_stay_byte_for_byte(make_profile, name):
     text = corpus + "".join(FOCUS_LINES)
     result, plan = loop_plan(make_profile, fstab=text)
     offset = len(corpus.splitlines()) - 2  # the loop lines without their two comment lines
-    assert [line["number"] - offset for line in result.inputs["fstab_lines"]] == [3, 4, 5, 6, 7, 8]
+    assert [entry.number - offset for entry in result.observed.focus] == [3, 4, 5, 6, 7, 8]
     changed = changed_lines(text, the_edit(plan).after)
     assert sorted(changed) == [n + offset for n in sorted(LOOP_DEFAULT)]
     assert the_edit(plan).after.startswith(corpus)
@@ -398,9 +434,9 @@ def test_malformed_lines_are_never_touched(make_profile):
 def test_no_focus_line_plans_nothing(make_profile):
     other = (FIXTURES / "fstab" / "fstab-10.txt").read_text()
     result, plan = loop_plan(make_profile, fstab=other)
-    assert result.inputs["fstab_lines"] == [] and plan is None
+    assert result.observed.focus == () and plan is None
     result, plan = loop_plan(make_profile, extra_files={"/etc/fstab": False})
-    assert plan is None
+    assert result.observed is None and plan is None  # no fstab: nothing to edit, nothing observed
 
 
 # --- findmnt --verify on the real candidate ------------------------------------------------------

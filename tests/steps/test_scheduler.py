@@ -182,7 +182,7 @@ def test_the_plan_works_from_observed_alone(tmp_path):
     assert (write.path, write.old, write.new) == ("/sys/block/sda/queue/scheduler", "none", "mq-deadline")
     assert rules.path == scheduler.UDEV_RULES and rules.before == ""
     assert 'KERNEL=="sd[a-z]*", ATTR{queue/rotational}=="0", ATTR{queue/scheduler}="mq-deadline"' in rules.after
-    assert scheduler.plan(replace(result, facts={}, inputs={}), {}) == planned
+    assert scheduler.plan(replace(result, facts={}), {}) == planned
     lying = {"disks": [{"name": "sda", "rotational": True, "scheduler": "mq-deadline",
                         "available": ["mq-deadline"], "recommended": "mq-deadline"}]}
     assert scheduler.plan(replace(result, facts=lying), {}) == planned

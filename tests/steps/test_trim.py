@@ -269,7 +269,7 @@ def test_the_plan_works_from_observed_alone():
     result = run(PROFILES_DIR / "pve-ceph-node")
     planned = trim.plan(result, {})
     assert planned is not None and [c.argv for c in planned.changes] == [trim._ENABLE]
-    assert trim.plan(replace(result, facts={}, inputs={}), {}) == planned
+    assert trim.plan(replace(result, facts={}), {}) == planned
     # The facts say something else entirely: the plan does not read them.
     lying = {"disks": [{"name": "sda", "trim_supported": False, "discard_passthrough": False}],
              "fstrim_timer": "enabled"}
