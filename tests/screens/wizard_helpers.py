@@ -29,3 +29,8 @@ async def settle(pilot, steps=STEPS) -> None:
     await pilot.pause()
     await app.workers.wait_for_complete()
     await pilot.pause()
+    # A DataTable sizes its columns and decides on a scrollbar on an idle pass after its rows
+    # arrive; under load that pass can come after the first pause (seen: one cell narrower).
+    await pilot.wait_for_scheduled_animations()
+    for _ in range(3):
+        await pilot.pause(0.02)
