@@ -55,6 +55,19 @@ def write_profile(directory: Path, commands: list[dict] | None = None, files: di
     return directory
 
 
+def cli(capsys, *argv: str) -> tuple[int, str, str]:
+    """Run the CLI in-process: exit code, stdout, stderr."""
+    from ssdwizard.cli import main
+
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def report(capsys, profile: Path, fmt: str = "json") -> tuple[int, str, str]:
+    return cli(capsys, "--headless", "--report", "--format", fmt, "--machine", str(profile))
+
+
 @pytest.fixture
 def make_profile(tmp_path):
     counter = iter(range(1000))

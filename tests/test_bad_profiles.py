@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from ssdwizard.cli import main
+from conftest import cli, report
 from ssdwizard.system import MAX_LATENCY_MS, MAX_READ_BYTES, ProfileError, ProfileSystem
 
 HANG_GUARD_S = 60
@@ -37,16 +37,6 @@ MEASURED = ("import sys\nfrom ssdwizard.cli import main\ncode = main(sys.argv[1:
 
 
 # ---- helpers --------------------------------------------------------------------------------------
-
-def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def report(capsys, profile: Path, fmt: str = "json") -> tuple[int, str, str]:
-    return cli(capsys, "--headless", "--report", "--format", fmt, "--machine", str(profile))
-
 
 def in_subprocess(*argv: str) -> tuple[int, str, str, int]:
     """The CLI in its own process, killed after HANG_GUARD_S; also its peak memory in KiB."""

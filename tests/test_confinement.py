@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from ssdwizard.cli import main
+from conftest import cli, report
 from ssdwizard.data import PROFILES_DIR
 from ssdwizard.system import (
     MAX_LINK_HOPS,
@@ -65,16 +65,6 @@ def snapshot(folder: Path) -> dict[str, tuple[str, bytes | str | None]]:
         else:
             seen[str(path)] = ("file", path.read_bytes())
     return seen
-
-
-def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def report(capsys, profile: Path, fmt: str = "json") -> tuple[int, str, str]:
-    return cli(capsys, "--headless", "--report", "--format", fmt, "--machine", str(profile))
 
 
 def apply_all(capsys, profile: Path) -> tuple[int, str, str]:

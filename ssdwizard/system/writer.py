@@ -95,6 +95,23 @@ def _remove_stale(path: Path) -> None:
             os.unlink(path)
 
 
+def _write_whole(host: Path, temporary: Path, data: bytes, mode: int) -> None:
+    """``host`` holds ``data`` whole or not at all: a temporary file (a name only ssdwizard uses,
+    a leftover of a killed run removed first) written, given ``mode``, fsynced and renamed over
+    it, the directory fsynced."""
+    _remove_stale(temporary)
+    fd = os.open(temporary, _CREATE_FLAGS, 0o600)
+    try:
+        write_all(fd, data)
+        if mode != 0o600:
+            os.fchmod(fd, mode)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temporary, host)
+    fsync_dir(host.parent)
+
+
 def _inode_flags(host: Path) -> int | None:
     """The inode flags (chattr), or None where the filesystem does not have them."""
     import fcntl
@@ -304,20 +321,10 @@ class Writer:
     def replace_plain(self, host: Path, data: bytes) -> None:
         """An atomic rewrite of a sandbox file (a profile's sysfs value, a VM config, the unit
         states): a kill mid-write must not leave it empty."""
-        temporary = temp_name(host, SANDBOX_TAG)
-        _remove_stale(temporary)
         mode = 0o644
         with contextlib.suppress(OSError):
             mode = stat.S_IMODE(os.stat(host).st_mode)
-        fd = os.open(temporary, _CREATE_FLAGS, 0o600)
-        try:
-            write_all(fd, data)
-            os.fchmod(fd, mode)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temporary, host)
-        fsync_dir(host.parent)
+        _write_whole(host, temp_name(host, SANDBOX_TAG), data, mode)
 
     # -- the journal's private files -------------------------------------------------------------
 
@@ -349,16 +356,7 @@ class Writer:
         through a link: ``O_NOFOLLOW | O_EXCL`` on a name only this run uses."""
         host = self.host(path)
         self.private_dirs(str(Path(path).parent))
-        temporary = host.parent / f".{host.name}.tmp"
-        _remove_stale(temporary)
-        fd = os.open(temporary, _CREATE_FLAGS, PRIVATE_FILE_MODE)
-        try:
-            write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temporary, host)
-        fsync_dir(host.parent)
+        _write_whole(host, host.parent / f".{host.name}.tmp", data, PRIVATE_FILE_MODE)
 
     def remove(self, path: str) -> None:
         self.host(path).unlink()
