@@ -13,7 +13,7 @@ from textual.widgets import Button, DataTable, LoadingIndicator, Static
 from ssdwizard.app import DISK_CHOICE, WizardApp
 from ssdwizard.screens.base import WizardScreen, wizard_footer, wizard_header
 from ssdwizard.screens.glyphs import UNICODE, Glyphs
-from ssdwizard.screens.widgets import StatusBanner, safe_text
+from ssdwizard.screens.widgets import FittedTable, StatusBanner, safe_text
 
 COLUMNS = ("", "disk", "model", "size", "transport", "kind", "firmware", "TRIM", "link", "warnings")
 
@@ -40,7 +40,7 @@ def _row(disk: dict[str, Any], chosen: bool, glyphs: Glyphs = UNICODE) -> tuple[
             shown(disk.get("firmware") or "?"), trim, link, str(warnings or ""))
 
 
-class DiskTable(DataTable):
+class DiskTable(FittedTable):
     """The disk table: Enter goes on (DataTable's own Enter would only select the row)."""
 
     BINDINGS = [Binding("enter", "screen.next", "Next")]

@@ -15,7 +15,7 @@ from textual.widgets import Button, DataTable, Input, Static
 
 from ssdwizard.app import SUMMARY, WizardApp
 from ssdwizard.screens.base import WizardScreen, wizard_footer, wizard_header
-from ssdwizard.screens.widgets import safe_text
+from ssdwizard.screens.widgets import FittedTable, safe_text
 from ssdwizard.steps import STEPS
 
 
@@ -43,7 +43,7 @@ class SummaryScreen(WizardScreen):
         yield wizard_header(self.app)
         with VerticalScroll(id="step-body"):
             yield Static("Summary", classes="step-title")
-            yield DataTable(id="summary-table", cursor_type="row", zebra_stripes=True)
+            yield FittedTable(id="summary-table", cursor_type="row", zebra_stripes=True)
             with Vertical(id="export"):
                 yield Static("Export the report: type a file name, Enter writes it (.json as JSON, else Markdown)",
                              classes="facts-title")

@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.markup import escape
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Collapsible, DataTable, Static
@@ -88,10 +89,24 @@ def _cell(value: Any, dash: str = UNICODE.dash) -> str:
     return str(value)
 
 
+class FittedTable(DataTable):
+    """A DataTable whose rows fill its width after a resize too.
+
+    DataTable caches a rendered row without its width and forgets the cache only when its Resize
+    event arrives; Textual can paint the table at the new width before that, and then nothing
+    paints it again, so the rows' background stopped one or two cells short of the edge (seen in
+    the filesystem step's facts, one run in a few on Python 3.13). A repaint once the event has
+    arrived draws the rows afresh.
+    """
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.refresh()
+
+
 def facts_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None, id: str | None = None,
                 glyphs: Glyphs = UNICODE) -> DataTable:
     """A list of fact records as a table: one row per record (disk, mount, VM, task)."""
-    table: DataTable = DataTable(id=id, zebra_stripes=True, cursor_type="row", show_cursor=False)
+    table = FittedTable(id=id, zebra_stripes=True, cursor_type="row", show_cursor=False)
     keys = list(columns or (rows[0].keys() if rows else []))
     table.add_columns(*keys)
     for row in rows:  # Text: cells are not markup

@@ -21,10 +21,9 @@ import json
 from typing import TextIO
 
 from ssdwizard import __version__
+from ssdwizard.cli.errors import EXIT_COULD_NOT_RUN, EXIT_NOT_RUN, UsageError
+from ssdwizard.cli.terminal import wants_unicode
 from ssdwizard.system.base import System
-
-EXIT_NOT_RUN = 1
-EXIT_COULD_NOT_RUN = 3
 
 
 class _PhasePrinter:
@@ -43,8 +42,6 @@ class _PhasePrinter:
 
 
 def _check_arguments(args: argparse.Namespace) -> None:
-    from ssdwizard.cli import UsageError
-
     if args.trim_test is not None and args.iops is not None:
         raise UsageError("--trim-test and --iops are run one at a time")
     if not args.headless:
@@ -81,7 +78,6 @@ def run_iops(system: System, disk: str, fmt: str, out: TextIO, err: TextIO,
 
 
 def run_trim_test(system: System, mount_point: str, yes: bool, fmt: str, out: TextIO, err: TextIO) -> int:
-    from ssdwizard.cli import _wants_unicode
     from ssdwizard.report import RENDERERS, Report, render_text
     from ssdwizard.runner import run_step
     from ssdwizard.steps import STEPS
@@ -110,5 +106,5 @@ def run_trim_test(system: System, mount_point: str, yes: bool, fmt: str, out: Te
     outcome = run_test(system, plan, rzat_of(result, plan.disks), on_progress=_PhasePrinter(err, "trim test"))
     err.write(f"trim test: {outcome.verdict.value}: {outcome.message}\n")
     report = Report(machine, (with_trim_test(result, outcome),))
-    out.write(render_text(report, unicode=_wants_unicode(out)) if fmt == "text" else RENDERERS[fmt](report))
+    out.write(render_text(report, unicode=wants_unicode(out)) if fmt == "text" else RENDERERS[fmt](report))
     return outcome.exit_code
