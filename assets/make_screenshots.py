@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from ssdwizard.app import WizardApp
+from ssdwizard.tui.app import WizardApp
 from ssdwizard.data import DEFAULT_DEMO, PROFILES_DIR
 from ssdwizard.steps import STEPS
 from ssdwizard.system.profile import ProfileSystem

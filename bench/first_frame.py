@@ -40,7 +40,7 @@ if sys.argv[1] == "minimal":
             first_frame_then_exit(self)
     Minimal().run(headless=True, size=(100, 32))
 else:
-    from ssdwizard.app import WizardApp
+    from ssdwizard.tui.app import WizardApp
     from ssdwizard.data import DEFAULT_DEMO, PROFILES_DIR
     from ssdwizard.system.profile import ProfileSystem
 

@@ -19,7 +19,7 @@ EXIT_NO_TOOLS = 75
 TUI_SMOKE = """
 import asyncio, os, sys
 import ssdwizard
-from ssdwizard.app import WizardApp
+from ssdwizard.tui.app import WizardApp
 from ssdwizard.data import PROFILES_DIR
 from ssdwizard.system import ProfileSystem
 

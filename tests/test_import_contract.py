@@ -24,7 +24,7 @@ from pathlib import Path
 
 # The TUI: the only code that may import textual or rich. Paths relative to the repository,
 # prefixes; when the TUI has moved to ssdwizard/tui/ the old two entries go.
-TUI_PATHS: tuple[str, ...] = ("ssdwizard/app.py", "ssdwizard/screens/", "ssdwizard/tui/")
+TUI_PATHS: tuple[str, ...] = ("ssdwizard/tui/",)
 
 FORBIDDEN: tuple[str, ...] = ("textual", "rich")
 REPO = Path(__file__).resolve().parent.parent

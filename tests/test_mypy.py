@@ -61,7 +61,7 @@ def test_mypy_is_clean_on_the_package():
 
 @pytest.mark.parametrize(("output", "counted"), [
     ("ssdwizard/report.py:3: error: Bad  [misc]\nssdwizard/report.py:3: note: See\n", 1),
-    ("ssdwizard/screens/step.py:9: error: Bad  [misc]\nssdwizard/app.py:1:5: error: Bad  [misc]\n", 2),
+    ("ssdwizard/tui/screens/step.py:9: error: Bad  [misc]\nssdwizard/tui/app.py:1:5: error: Bad  [misc]\n", 2),
     ("pyproject.toml: [mypy]: python_version: Python 3.9 is not supported\nFound 0 errors\n", 0),
 ])
 def test_only_error_lines_count(output, counted):

@@ -216,7 +216,7 @@ async def _settle(pilot) -> None:
 
 
 async def test_the_wizard_follows_the_table(reversed_table):
-    from ssdwizard.app import WizardApp
+    from ssdwizard.tui.app import WizardApp
     from ssdwizard.system import ProfileSystem
 
     app = WizardApp(ProfileSystem(PROFILES_DIR / "pve-ceph-node"))

@@ -216,7 +216,7 @@ def test_an_error_line_quoting_the_profile_shows_the_payload_escaped(tmp_path, c
 
 
 def test_the_confirm_dialog_diff_is_escaped():
-    from ssdwizard.screens.confirm import coloured_diff
+    from ssdwizard.tui.modals.confirm import coloured_diff
 
     text = coloured_diff(f"--- a/etc/fstab\n+++ b/etc/fstab\n@@ -1 +1 @@\n # {PAYLOAD}\n-a\r- b\n+c\n")
     assert_nothing_raw(text.plain)
@@ -226,7 +226,7 @@ def test_the_confirm_dialog_diff_is_escaped():
 async def test_a_finding_draws_its_message_advice_and_evidence_escaped():
     from textual.app import App
 
-    from ssdwizard.screens.widgets import finding_widget
+    from ssdwizard.tui.widgets.status import finding_widget
     from ssdwizard.model import Evidence, Finding, Status
 
     finding = Finding(Status.WARN, "sdb", f"message {PAYLOAD}", f"advice {PAYLOAD}",
@@ -248,8 +248,8 @@ async def test_a_finding_draws_its_message_advice_and_evidence_escaped():
 async def test_the_wizard_draws_no_raw_escape_on_the_disk_choice_and_the_confirm_dialog(hostile):
     from wizard_helpers import settle, wizard
 
-    from ssdwizard.screens.confirm import ConfirmApplyModal
-    from ssdwizard.screens.disk_choice import DiskChoiceScreen
+    from ssdwizard.tui.modals.confirm import ConfirmApplyModal
+    from ssdwizard.tui.screens.disk_choice import DiskChoiceScreen
 
     app = wizard(hostile, chosen_disks=("sdb", "sdc"))
     async with app.run_test(size=(160, 60)) as pilot:

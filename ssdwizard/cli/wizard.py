@@ -34,13 +34,13 @@ def run_wizard(args: argparse.Namespace, chosen: tuple[str, ...] | None, choices
         shutil.copytree(demo_dir(args.demo), copy)
         args.demo, args.machine = None, str(copy)
     system = open_system(args)
-    from ssdwizard.app import WizardApp
+    from ssdwizard.tui.app import WizardApp
 
     app = WizardApp(system, chosen_disks=chosen, choices=choices)
     app.run()
     summary = app.exit_summary()
     if not wants_unicode(out):
-        from ssdwizard.screens.glyphs import fold
+        from ssdwizard.tui.glyphs import fold
 
         summary = fold(summary)
     out.write(summary)

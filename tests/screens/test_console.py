@@ -26,12 +26,12 @@ from textual.color import Color
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from wizard_helpers import settle, wizard
-from ssdwizard.app import WizardApp
-from ssdwizard.screens.console import AsciiFilter, AsciiScrollBarRender
-from ssdwizard.screens.glyphs import fold
-from ssdwizard.screens.menus import TooSmallScreen
-from ssdwizard.screens.step import StepScreen
-from ssdwizard.screens.welcome import WelcomeScreen
+from ssdwizard.tui.app import WizardApp
+from ssdwizard.tui.console import AsciiFilter, AsciiScrollBarRender
+from ssdwizard.tui.glyphs import fold
+from ssdwizard.tui.modals.menus import TooSmallScreen
+from ssdwizard.tui.screens.step import StepScreen
+from ssdwizard.tui.screens.welcome import WelcomeScreen
 from ssdwizard.system.profile import ProfileSystem
 from ssdwizard.data import PROFILES_DIR
 
@@ -83,7 +83,7 @@ async def test_the_console_marks_are_words_and_brackets():
         assert "> [+] /:" in text and "v [!] fstrim.timer" in text
         assert "+---" in text and "| Back |" in text  # ASCII boxes for the details and the buttons
         await walk(pilot, ["n"] * 3)  # live migration: past speeds as a sparkline of characters
-        from ssdwizard.screens.widgets import TextSparkline
+        from ssdwizard.tui.widgets.charts import TextSparkline
 
         spark = str(app.screen.query_one(TextSparkline).render())
         assert spark and set(spark) <= set("_.-=+*#@") and spark.endswith("@")  # the link is the top
@@ -152,7 +152,7 @@ def test_console_mode_follows_term_and_the_locale(monkeypatch, environ, console)
 
 
 async def test_ok_warn_and_error_banners_are_three_colours_in_16_colours(monkeypatch):
-    import ssdwizard.app as app_module
+    import ssdwizard.tui.app as app_module
     from ssdwizard.steps import STEPS
     from ssdwizard.model import Step
 

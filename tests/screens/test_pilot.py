@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from wizard_helpers import settle, wizard
 from ssdwizard.apply.engine import undo
-from ssdwizard.screens.confirm import ConfirmApplyModal
-from ssdwizard.screens.disk_choice import DiskChoiceScreen
-from ssdwizard.screens.step import StepScreen
-from ssdwizard.screens.summary import SummaryScreen
-from ssdwizard.screens.welcome import WelcomeScreen
+from ssdwizard.tui.modals.confirm import ConfirmApplyModal
+from ssdwizard.tui.screens.disk_choice import DiskChoiceScreen
+from ssdwizard.tui.screens.step import StepScreen
+from ssdwizard.tui.screens.summary import SummaryScreen
+from ssdwizard.tui.screens.welcome import WelcomeScreen
 from ssdwizard.steps import STEPS
 from ssdwizard.model import Status, Step
 
@@ -99,7 +99,7 @@ async def test_cancel_in_the_dialog_changes_nothing(profile_copy):
 
 
 async def test_a_probe_that_raises_shows_an_error_and_the_wizard_goes_on(monkeypatch):
-    import ssdwizard.app as app_module
+    import ssdwizard.tui.app as app_module
 
     def broken(ctx):
         raise RuntimeError("the sysfs tree vanished")
@@ -133,7 +133,7 @@ async def test_export_the_report_from_the_summary(tmp_path):
 
 
 async def test_the_trim_test_and_iops_dialogs_say_why_they_cannot_run_on_a_recording():
-    from ssdwizard.screens.active import IopsModal, TrimTestModal
+    from ssdwizard.tui.modals.active import IopsModal, TrimTestModal
 
     app = wizard()
     async with app.run_test(size=(100, 32)) as pilot:

@@ -14,14 +14,14 @@ from textual.widgets import Button, DataTable, Input
 from textual.widgets._collapsible import CollapsibleTitle
 
 from wizard_helpers import settle, wizard
-from ssdwizard.app import SUMMARY
-from ssdwizard.screens.confirm import ConfirmApplyModal
-from ssdwizard.screens.disk_choice import DiskChoiceScreen
-from ssdwizard.screens.menus import HelpModal, QuitModal, StepListModal
-from ssdwizard.screens.step import StepScreen
-from ssdwizard.screens.summary import SummaryScreen
-from ssdwizard.screens.welcome import WelcomeScreen
-from ssdwizard.screens.widgets import FactsView
+from ssdwizard.tui.navigation import SUMMARY
+from ssdwizard.tui.modals.confirm import ConfirmApplyModal
+from ssdwizard.tui.screens.disk_choice import DiskChoiceScreen
+from ssdwizard.tui.modals.menus import HelpModal, QuitModal, StepListModal
+from ssdwizard.tui.screens.step import StepScreen
+from ssdwizard.tui.screens.summary import SummaryScreen
+from ssdwizard.tui.screens.welcome import WelcomeScreen
+from ssdwizard.tui.widgets.facts import FactsView
 from ssdwizard.steps import STEPS
 
 SCREENS = Path(__file__).resolve().parents[2] / "ssdwizard" / "screens"

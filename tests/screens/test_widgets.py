@@ -6,7 +6,7 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.geometry import Size
 
-from ssdwizard.screens.widgets import FittedTable
+from ssdwizard.tui.widgets.facts import FittedTable
 
 
 class OneTable(App):

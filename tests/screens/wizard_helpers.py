@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ssdwizard.app import WizardApp
+from ssdwizard.tui.app import WizardApp
 from ssdwizard.data import PROFILES_DIR
 from ssdwizard.steps import STEPS
 from ssdwizard.system import ProfileSystem

@@ -346,7 +346,7 @@ def test_unknown_choice_is_an_error_not_a_guess():
 def test_the_picture_counts_the_disks_the_step_counts_also_for_an_unknown_cache_mode(tmp_path):
     # cache=foo is no QEMU mode the table knows: the step counts its rbd cache as on (RAM may be
     # taken), and the ceph picture used to keep its own list of modes and count it as off.
-    from ssdwizard.screens.pictures import ceph_picture
+    from ssdwizard.tui.widgets.pictures import ceph_picture
 
     profile = copy_demo(tmp_path)
     edit(profile, "root/etc/pve/nodes/pve2/qemu-server/103.conf", "ide0: ceph-vm:vm-103-disk-0,discard=on,size=32G\n",

@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
-from ssdwizard.screens.base import WizardScreen, wizard_footer, wizard_header
+from ssdwizard.tui.screens.base import WizardScreen, wizard_footer, wizard_header
 from ssdwizard.steps import STEPS
 from ssdwizard.textsafe import visible
 
@@ -57,7 +57,7 @@ class WelcomeScreen(WizardScreen):
             await self.wizard.action_quit()
 
     def action_start(self) -> None:
-        from ssdwizard.screens.disk_choice import DiskChoiceScreen
+        from ssdwizard.tui.screens.disk_choice import DiskChoiceScreen
 
         # The welcome screen is the app's base screen: the wizard goes on above it.
         self.app.push_screen(DiskChoiceScreen())

@@ -22,7 +22,7 @@ from textual.filter import LineFilter
 from textual.renderables.bar import Bar
 from textual.scrollbar import ScrollBarRender
 
-from ssdwizard.screens.glyphs import fold
+from ssdwizard.tui.glyphs import fold
 
 KEY_NAMES = {
     "enter": "Enter", "escape": "Esc", "left": "Left", "right": "Right", "up": "Up", "down": "Down",

@@ -6,7 +6,7 @@ first frame does not wait for any probe: each step shows a loading state until i
 arrives.
 
 Console mode (the Linux console, a serial line, a C locale; see ssdwizard.terminal) draws with
-ASCII and the terminal's own 16 colours: screens/console.py and the ``.-console`` rules of
+ASCII and the terminal's own 16 colours: tui/console.py and the ``.-console`` rules of
 wizard.tcss.
 """
 
@@ -23,9 +23,10 @@ from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.content import Content
-from textual.message import Message
 
-from ssdwizard.screens.glyphs import ASCII, UNICODE, Glyphs
+from ssdwizard.tui.glyphs import ASCII, UNICODE, Glyphs
+from ssdwizard.tui.messages import ApplyFinished, ExportFinished, ProbeCompleted, UndoFinished
+from ssdwizard.tui.navigation import MIN_SIZE
 from ssdwizard.steps import STEPS
 from ssdwizard.machine.context import ProbeContext
 from ssdwizard.model import Status, Step, StepResult
@@ -39,17 +40,12 @@ if TYPE_CHECKING:
     from ssdwizard.apply.plan import Plan
     from ssdwizard.report import Report
 
-#: Below this the screens do not fit: the wizard shows a notice instead (80x24, a VT100).
-MIN_SIZE = (80, 24)
-#: Where the step list and ``show_step`` put the disk choice and the summary.
-DISK_CHOICE = -1
-SUMMARY = len(STEPS)
 
 
 def _step_commands():
     """The palette's step provider, imported when the palette first opens (textual.command and
     the provider cost ~20 ms that the first frame need not pay)."""
-    from ssdwizard.screens.palette import StepCommands
+    from ssdwizard.tui.palette import StepCommands
 
     return StepCommands
 
@@ -78,7 +74,7 @@ class WizardApp(App[None]):
     """
 
     # Absolute: Textual resolves a relative CSS_PATH against the file of the (sub)class.
-    CSS_PATH = Path(__file__).resolve().parent / "screens" / "wizard.tcss"
+    CSS_PATH = Path(__file__).resolve().parent / "wizard.tcss"
     TITLE = "ssdwizard"
     COMMANDS = App.COMMANDS | {_step_commands}
     BINDINGS = [
@@ -87,44 +83,6 @@ class WizardApp(App[None]):
         Binding("question_mark", "help", "Help", show=False, id="help-question-mark"),
         Binding("l", "step_list", "Steps", id="step-list"),
     ]
-
-    class ProbeCompleted(Message, bubble=False):
-        """A step's probe (and planner) finished; ``result`` may be an error result.
-        Posted to the app by the worker and passed on to every screen; it must not bubble
-        back up from a screen to the app."""
-
-        def __init__(self, step_id: str, result: StepResult) -> None:
-            super().__init__()
-            self.step_id = step_id
-            self.result = result
-
-    class ApplyFinished(Message, bubble=False):
-        """An apply ended: ``applied`` on success, else ``error`` and what was ``restored``."""
-
-        def __init__(self, step_id: str, applied: "Applied | None", error: str | None, restored: list[str]) -> None:
-            super().__init__()
-            self.step_id = step_id
-            self.applied = applied
-            self.error = error
-            self.restored = restored
-
-    class UndoFinished(Message, bubble=False):
-        """An undo from the wizard ended: ``lines`` say what was put back, or ``error`` why not."""
-
-        def __init__(self, journal_id: str, lines: list[str], error: str | None) -> None:
-            super().__init__()
-            self.journal_id = journal_id
-            self.lines = lines
-            self.error = error
-
-    class ExportFinished(Message, bubble=False):
-        """The report was written to ``path`` (``error`` is None) or could not be."""
-
-        def __init__(self, path: str, fmt: str, error: str | None) -> None:
-            super().__init__()
-            self.path = path
-            self.fmt = fmt
-            self.error = error
 
     def __init__(self, system: System, chosen_disks: tuple[str, ...] | None = None,
                  choices: Mapping[str, str] | None = None, console: bool | None = None,
@@ -140,7 +98,7 @@ class WizardApp(App[None]):
         self.glyphs: Glyphs = ASCII if console else UNICODE
         self._ascii_filter: LineFilter | None = None
         if console:
-            from ssdwizard.screens.console import AsciiFilter
+            from ssdwizard.tui.console import AsciiFilter
 
             self._ascii_filter = AsciiFilter()
             self.add_class("-console")
@@ -172,7 +130,7 @@ class WizardApp(App[None]):
 
     def get_key_display(self, binding: Binding) -> str:
         if self.console_mode and not binding.key_display:
-            from ssdwizard.screens.console import key_name
+            from ssdwizard.tui.console import key_name
 
             modifiers, key = binding.parse_key()
             name = key_name(key)
@@ -192,7 +150,7 @@ class WizardApp(App[None]):
     def _check_size(self, width: int, height: int) -> None:
         """Below MIN_SIZE a notice covers the wizard (no screen is drawn garbled, no key acts
         on what cannot be seen); it goes once the terminal is large enough."""
-        from ssdwizard.screens.menus import TooSmallScreen
+        from ssdwizard.tui.modals.menus import TooSmallScreen
 
         too_small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
         shown = next((s for s in self.screen_stack if isinstance(s, TooSmallScreen)), None)
@@ -207,7 +165,7 @@ class WizardApp(App[None]):
 
     def get_default_screen(self):
         """The welcome screen is the first screen: one screen to compose before the first frame."""
-        from ssdwizard.screens.welcome import WelcomeScreen
+        from ssdwizard.tui.screens.welcome import WelcomeScreen
 
         return WelcomeScreen()
 
@@ -215,7 +173,7 @@ class WizardApp(App[None]):
         if self.console_mode:
             from textual.scrollbar import ScrollBar
 
-            from ssdwizard.screens.console import AsciiScrollBarRender
+            from ssdwizard.tui.console import AsciiScrollBarRender
 
             # Scrollbars without partial blocks; put back when the app ends (one app a process,
             # but the tests run many).
@@ -283,12 +241,12 @@ class WizardApp(App[None]):
         except Exception as exc:  # noqa: BLE001 - run_step catches the probe's errors; this is the last net
             result = StepResult(step.id, step.title, Status.ERROR, f"The probe failed: {type(exc).__name__}: {exc}")
         if context is self._probe_context:  # a probe of an earlier disk choice is stale: drop it
-            self.post_message(self.ProbeCompleted(step.id, result))
+            self.post_message(ProbeCompleted(step.id, result))
 
-    def on_wizard_app_probe_completed(self, message: ProbeCompleted) -> None:
+    def on_probe_completed(self, message: ProbeCompleted) -> None:
         self.results[message.step_id] = message.result
         for screen in self.screen_stack:
-            screen.post_message(self.ProbeCompleted(message.step_id, message.result))
+            screen.post_message(ProbeCompleted(message.step_id, message.result))
 
     # -- applying and undoing --------------------------------------------------------------
 
@@ -304,24 +262,24 @@ class WizardApp(App[None]):
         try:
             applied = apply_plan(self.system, plan)
         except ApplyRefused as exc:
-            self.post_message(self.ApplyFinished(step_id, None, "; ".join(exc.problems), []))
+            self.post_message(ApplyFinished(step_id, None, "; ".join(exc.problems), []))
         except ApplyFailed as exc:
-            self.post_message(self.ApplyFinished(step_id, None, str(exc), exc.restored))
+            self.post_message(ApplyFinished(step_id, None, str(exc), exc.restored))
         except Exception as exc:  # noqa: BLE001 - shown on the screen, never a traceback
-            self.post_message(self.ApplyFinished(step_id, None, f"{type(exc).__name__}: {exc}", []))
+            self.post_message(ApplyFinished(step_id, None, f"{type(exc).__name__}: {exc}", []))
         else:
-            self.post_message(self.ApplyFinished(step_id, applied, None, []))
+            self.post_message(ApplyFinished(step_id, applied, None, []))
         finally:
             self.applying = False
 
-    def on_wizard_app_apply_finished(self, message: ApplyFinished) -> None:
+    def on_apply_finished(self, message: ApplyFinished) -> None:
         if message.applied is not None:
             self.applied.append(AppliedChange(message.step_id, message.applied.journal_id, list(message.applied.done)))
             self.skipped.discard(message.step_id)
         if message.applied is not None or message.restored:
             self.probe_again()
         for screen in self.screen_stack:
-            screen.post_message(self.ApplyFinished(message.step_id, message.applied, message.error, message.restored))
+            screen.post_message(ApplyFinished(message.step_id, message.applied, message.error, message.restored))
 
     def last_undoable(self) -> AppliedChange | None:
         """The latest change of this run that is not undone yet (undo goes back in order)."""
@@ -343,22 +301,22 @@ class WizardApp(App[None]):
         try:
             lines = undo(self.system, journal_id)
         except ApplyRefused as exc:
-            self.post_message(self.UndoFinished(journal_id, [], "; ".join(exc.problems)))
+            self.post_message(UndoFinished(journal_id, [], "; ".join(exc.problems)))
         except Exception as exc:  # noqa: BLE001 - shown on the screen, never a traceback
-            self.post_message(self.UndoFinished(journal_id, [], f"{type(exc).__name__}: {exc}"))
+            self.post_message(UndoFinished(journal_id, [], f"{type(exc).__name__}: {exc}"))
         else:
-            self.post_message(self.UndoFinished(journal_id, lines, None))
+            self.post_message(UndoFinished(journal_id, lines, None))
         finally:
             self.applying = False
 
-    def on_wizard_app_undo_finished(self, message: UndoFinished) -> None:
+    def on_undo_finished(self, message: UndoFinished) -> None:
         if message.error is None:
             for change in self.applied:
                 if change.journal_id == message.journal_id:
                     change.undone = True
             self.probe_again()
         for screen in self.screen_stack:
-            screen.post_message(self.UndoFinished(message.journal_id, message.lines, message.error))
+            screen.post_message(UndoFinished(message.journal_id, message.lines, message.error))
 
     def undo_command(self, journal_id: str | None = None) -> str:
         """The command that undoes ``journal_id`` (else the last change) on *this* machine: for a
@@ -390,13 +348,13 @@ class WizardApp(App[None]):
         try:
             Path(path).expanduser().write_text(text, encoding="utf-8")
         except OSError as exc:
-            self.post_message(self.ExportFinished(path, fmt, exc.strerror or str(exc)))
+            self.post_message(ExportFinished(path, fmt, exc.strerror or str(exc)))
         else:
-            self.post_message(self.ExportFinished(path, fmt, None))
+            self.post_message(ExportFinished(path, fmt, None))
 
-    def on_wizard_app_export_finished(self, message: ExportFinished) -> None:
+    def on_export_finished(self, message: ExportFinished) -> None:
         for screen in self.screen_stack:
-            screen.post_message(self.ExportFinished(message.path, message.fmt, message.error))
+            screen.post_message(ExportFinished(message.path, message.fmt, message.error))
 
     def exit_summary(self) -> str:
         """What this run changed, for the terminal after the wizard closed: each change with
@@ -428,9 +386,9 @@ class WizardApp(App[None]):
     def show_step(self, index: int) -> None:
         """Go to step ``index`` (0-based) of STEPS; DISK_CHOICE (-1) is the disk choice, past the
         last step (SUMMARY) the summary. The welcome screen stays at the bottom of the stack."""
-        from ssdwizard.screens.disk_choice import DiskChoiceScreen
-        from ssdwizard.screens.step import StepScreen
-        from ssdwizard.screens.summary import SummaryScreen
+        from ssdwizard.tui.screens.disk_choice import DiskChoiceScreen
+        from ssdwizard.tui.screens.step import StepScreen
+        from ssdwizard.tui.screens.summary import SummaryScreen
 
         before_leave = getattr(self.screen, "before_leave", None)
         if before_leave is not None:
@@ -439,19 +397,19 @@ class WizardApp(App[None]):
         self.switch_screen(target) if len(self.screen_stack) > 1 else self.push_screen(target)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        from ssdwizard.screens.base import typing_in_field
+        from ssdwizard.tui.screens.base import typing_in_field
 
         if action == "step_list" and typing_in_field(self.screen):
             return False  # "l" is a letter of a file name there
         return True
 
     def action_help(self) -> None:
-        from ssdwizard.screens.menus import HelpModal
+        from ssdwizard.tui.modals.menus import HelpModal
 
         self.push_screen(HelpModal())
 
     def action_step_list(self) -> None:
-        from ssdwizard.screens.menus import StepListModal
+        from ssdwizard.tui.modals.menus import StepListModal
 
         def go(index: int | None) -> None:
             if index is not None:
@@ -462,7 +420,7 @@ class WizardApp(App[None]):
     async def action_quit(self) -> None:
         """Quit, but ask first while a change is being made or after changes were made (the
         exit summary then lists them with their undo commands)."""
-        from ssdwizard.screens.menus import QuitModal
+        from ssdwizard.tui.modals.menus import QuitModal
 
         if self.applying or self.last_undoable() is not None:
             self.push_screen(QuitModal(applying=self.applying, changes=len([c for c in self.applied if not c.undone])),

@@ -14,9 +14,10 @@ from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ssdwizard.steps import STEPS
+from ssdwizard.tui.navigation import DISK_CHOICE, MIN_SIZE, SUMMARY
 
 if TYPE_CHECKING:
-    from ssdwizard.app import WizardApp
+    from ssdwizard.tui.app import WizardApp
 
 #: The keys, by where they work: what the help shows (and the README's wizard section).
 HELP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
@@ -110,7 +111,6 @@ class StepListModal(ModalScreen["int | None"]):
         return cast("WizardApp", self.app)
 
     def compose(self) -> ComposeResult:
-        from ssdwizard.app import DISK_CHOICE, SUMMARY
 
         with Vertical(id="confirm"):
             yield Static("Steps: Enter goes to the step, Esc stays here", id="confirm-title")
@@ -186,7 +186,6 @@ class TooSmallScreen(ModalScreen[None]):
         yield Static(self._notice(), id="too-small")
 
     def _notice(self) -> str:
-        from ssdwizard.app import MIN_SIZE
 
         return (f"Make the terminal at least {MIN_SIZE[0]}x{MIN_SIZE[1]} (now {self.cols}x{self.rows}).\n"
                 "The wizard goes on where it was once it fits.\n\n"

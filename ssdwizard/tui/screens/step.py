@@ -8,11 +8,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, LoadingIndicator, Static
 
-from ssdwizard.app import WizardApp
-from ssdwizard.screens.base import WizardScreen, wizard_footer, wizard_header
-from ssdwizard.screens.confirm import ConfirmApplyModal
-from ssdwizard.screens.pictures import picture_for
-from ssdwizard.screens.widgets import FactsView, StatusBanner, finding_widget, safe_text
+from ssdwizard.tui.messages import ApplyFinished, ProbeCompleted
+from ssdwizard.tui.screens.base import WizardScreen, wizard_footer, wizard_header
+from ssdwizard.tui.modals.confirm import ConfirmApplyModal
+from ssdwizard.tui.widgets.pictures import picture_for
+from ssdwizard.tui.widgets.facts import FactsView
+from ssdwizard.tui.widgets.status import StatusBanner, finding_widget, safe_text
 from ssdwizard.steps import STEPS
 from ssdwizard.model import Status, StepResult
 
@@ -60,11 +61,11 @@ class StepScreen(WizardScreen):
     def on_mount(self) -> None:
         self._show()
 
-    def on_wizard_app_probe_completed(self, message: WizardApp.ProbeCompleted) -> None:
+    def on_probe_completed(self, message: ProbeCompleted) -> None:
         if message.step_id == self.step.id:
             self._show()
 
-    def on_wizard_app_apply_finished(self, message: WizardApp.ApplyFinished) -> None:
+    def on_apply_finished(self, message: ApplyFinished) -> None:
         if message.step_id != self.step.id:
             return
         marks = self.glyphs.marks
@@ -139,7 +140,7 @@ class StepScreen(WizardScreen):
         self.app.push_screen(ConfirmApplyModal(self.step.title, plan, glyphs=self.glyphs), confirmed)
 
     def action_trim_test(self) -> None:
-        from ssdwizard.screens.active import TrimTestModal
+        from ssdwizard.tui.modals.active import TrimTestModal
 
         mounts = self.wizard.results.get("filesystem")
         candidates = [m["target"] for m in (mounts.facts.get("mounts", []) if mounts else [])

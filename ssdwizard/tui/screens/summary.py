@@ -13,9 +13,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Static
 
-from ssdwizard.app import SUMMARY, WizardApp
-from ssdwizard.screens.base import WizardScreen, wizard_footer, wizard_header
-from ssdwizard.screens.widgets import FittedTable, safe_text
+from ssdwizard.tui.messages import ExportFinished, ProbeCompleted, UndoFinished
+from ssdwizard.tui.navigation import SUMMARY
+from ssdwizard.tui.screens.base import WizardScreen, wizard_footer, wizard_header
+from ssdwizard.tui.widgets.facts import FittedTable
+from ssdwizard.tui.widgets.status import safe_text
 from ssdwizard.steps import STEPS
 
 
@@ -100,7 +102,7 @@ class SummaryScreen(WizardScreen):
             lines += [f"    - {line}" for line in change.lines]
         return safe_text("\n".join(lines), glyphs=self.glyphs)
 
-    def on_wizard_app_probe_completed(self, message: WizardApp.ProbeCompleted) -> None:
+    def on_probe_completed(self, message: ProbeCompleted) -> None:
         self._show()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -128,7 +130,7 @@ class SummaryScreen(WizardScreen):
     def _status(self, text: str) -> None:
         self.query_one("#export-status", Static).update(safe_text(text, glyphs=self.glyphs))
 
-    def on_wizard_app_export_finished(self, message: WizardApp.ExportFinished) -> None:
+    def on_export_finished(self, message: ExportFinished) -> None:
         name = "JSON" if message.fmt == "json" else "Markdown"
         if message.error is None:
             self._status(f"Wrote the {name} report to {message.path}.")
@@ -145,7 +147,7 @@ class SummaryScreen(WizardScreen):
         if change is not None and self.wizard.start_undo():
             self._status(f"Undoing the {change.step_id} change{self.glyphs.ellipsis}")
 
-    def on_wizard_app_undo_finished(self, message: WizardApp.UndoFinished) -> None:
+    def on_undo_finished(self, message: UndoFinished) -> None:
         if message.error is None:
             self._status("Undone: " + ("; ".join(message.lines) or "nothing was left to put back") + ".")
         else:

@@ -10,8 +10,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from ssdwizard.apply.plan import Plan
-from ssdwizard.screens.glyphs import UNICODE, Glyphs
-from ssdwizard.screens.widgets import safe_text
+from ssdwizard.tui.glyphs import UNICODE, Glyphs
+from ssdwizard.tui.widgets.status import safe_text
 from ssdwizard.model import Status
 from ssdwizard.textsafe import visible
 

@@ -8,8 +8,9 @@ from typing import Any
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
-from ssdwizard.screens.glyphs import UNICODE, Glyphs
-from ssdwizard.screens.widgets import Bars, TextSparkline, safe_text
+from ssdwizard.tui.glyphs import UNICODE, Glyphs
+from ssdwizard.tui.widgets.charts import Bars, TextSparkline
+from ssdwizard.tui.widgets.status import safe_text
 
 
 def _gbps(value: float | None) -> str:

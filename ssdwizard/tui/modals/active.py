@@ -16,6 +16,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, ProgressBar, Static
 
 from ssdwizard.textsafe import visible
+from ssdwizard.tui.messages import ProbeCompleted
+from ssdwizard.tui.screens.base import wizard_of
 
 
 class ActiveTestModal(ModalScreen[None]):
@@ -36,8 +38,8 @@ class ActiveTestModal(ModalScreen[None]):
             with VerticalScroll(id="confirm-body"):
                 yield Static("", id="active-text")
             bar = ProgressBar(total=1.0, show_eta=False, id="active-progress")
-            if getattr(self.app, "console_mode", False):
-                from ssdwizard.screens.console import AsciiBar
+            if wizard_of(self).console_mode:
+                from ssdwizard.tui.console import AsciiBar
 
                 bar.BAR_RENDERABLE = AsciiBar  # ━ ╸ ╺ are not in a console font
             yield bar
@@ -54,8 +56,8 @@ class ActiveTestModal(ModalScreen[None]):
 
     def say(self, text: str) -> None:
         shown = visible(text)  # error lines quote the machine
-        if getattr(self.app, "console_mode", False):
-            from ssdwizard.screens.glyphs import fold
+        if wizard_of(self).console_mode:
+            from ssdwizard.tui.glyphs import fold
 
             shown = fold(shown)
         self.query_one("#active-text", Static).update(Text(shown))
@@ -108,23 +110,23 @@ class TrimTestModal(ActiveTestModal):
     def _run(self, mount_point: str) -> None:
         from ssdwizard.active.trimtest import TrimTestRefused, plan_trim_test, run_trim_test, with_trim_test
 
-        app = self.app
+        app = wizard_of(self)
         try:
-            plan = plan_trim_test(app.system, mount_point)  # type: ignore[attr-defined]
+            plan = plan_trim_test(app.system, mount_point)
         except TrimTestRefused as exc:
             app.call_from_thread(self.finished, f"Not run: {exc}")
             return
         app.call_from_thread(self.say, "\n".join(plan.describe()))
         try:
-            outcome = run_trim_test(app.system, plan, on_progress=self.progress,  # type: ignore[attr-defined]
+            outcome = run_trim_test(app.system, plan, on_progress=self.progress,
                                     cancel=self.cancel)
         except Exception as exc:  # noqa: BLE001 - shown in the dialog, never a traceback
             app.call_from_thread(self.finished, f"The test stopped: {exc}. Its file was removed.")
             return
-        result = app.results.get("trim")  # type: ignore[attr-defined]
+        result = app.results.get("trim")
         if result is not None:
             updated = with_trim_test(result, outcome)
-            app.call_from_thread(app.post_message, app.ProbeCompleted("trim", updated))  # type: ignore[attr-defined]
+            app.call_from_thread(app.post_message, ProbeCompleted("trim", updated))
         app.call_from_thread(self.finished, f"{outcome.message}\n{outcome.advice}")
 
 
@@ -146,18 +148,18 @@ class IopsModal(ActiveTestModal):
     def _run(self) -> None:
         from ssdwizard.active.iops import iops_fact, measure_iops
 
-        app = self.app
+        app = wizard_of(self)
         try:
-            result = measure_iops(app.system, self.disk, on_progress=self.progress,  # type: ignore[attr-defined]
+            result = measure_iops(app.system, self.disk, on_progress=self.progress,
                                   cancel=self.cancel)
         except Exception as exc:  # noqa: BLE001 - a refused or failed measurement is shown, not raised
             app.call_from_thread(self.finished, f"Not measured: {exc}")
             return
-        disks = app.results.get("disks")  # type: ignore[attr-defined]
+        disks = app.results.get("disks")
         if disks is not None:
             # The measurement becomes the disk's `iops` fact, so the report and export carry it.
             facts = {**disks.facts, "disks": [{**d, "iops": iops_fact(result)} if d["name"] == self.disk else d
                                               for d in disks.facts.get("disks", [])]}
             updated = replace(disks, facts=facts)
-            app.call_from_thread(app.post_message, app.ProbeCompleted("disks", updated))  # type: ignore[attr-defined]
+            app.call_from_thread(app.post_message, ProbeCompleted("disks", updated))
         app.call_from_thread(self.finished, result.text())

@@ -10,10 +10,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, LoadingIndicator, Static
 
-from ssdwizard.app import DISK_CHOICE, WizardApp
-from ssdwizard.screens.base import WizardScreen, wizard_footer, wizard_header
-from ssdwizard.screens.glyphs import UNICODE, Glyphs
-from ssdwizard.screens.widgets import FittedTable, StatusBanner, safe_text
+from ssdwizard.tui.messages import ProbeCompleted
+from ssdwizard.tui.navigation import DISK_CHOICE
+from ssdwizard.tui.screens.base import WizardScreen, wizard_footer, wizard_header
+from ssdwizard.tui.glyphs import UNICODE, Glyphs
+from ssdwizard.tui.widgets.facts import FittedTable
+from ssdwizard.tui.widgets.status import StatusBanner, safe_text
 
 COLUMNS = ("", "disk", "model", "size", "transport", "kind", "firmware", "TRIM", "link", "warnings")
 
@@ -78,7 +80,7 @@ class DiskChoiceScreen(WizardScreen):
     def on_mount(self) -> None:
         self._show()
 
-    def on_wizard_app_probe_completed(self, message: WizardApp.ProbeCompleted) -> None:
+    def on_probe_completed(self, message: ProbeCompleted) -> None:
         if message.step_id == "disks":
             self._show()
 
@@ -117,7 +119,7 @@ class DiskChoiceScreen(WizardScreen):
         self._show()
 
     def action_iops(self) -> None:
-        from ssdwizard.screens.active import IopsModal
+        from ssdwizard.tui.modals.active import IopsModal
 
         disks = self._disks()
         if disks:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, cast
 
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
-from ssdwizard.screens.glyphs import Glyphs
+from ssdwizard.tui.glyphs import Glyphs
 
 if TYPE_CHECKING:
-    from ssdwizard.app import WizardApp
+    from ssdwizard.tui.app import WizardApp
 
 
 def typing_in_field(screen: Screen) -> bool:
@@ -27,6 +28,12 @@ def typing_in_field(screen: Screen) -> bool:
     focused = screen.focused
     module = sys.modules.get("textual.widgets._input")
     return focused is not None and module is not None and isinstance(focused, module.Input)
+
+
+def wizard_of(node: DOMNode) -> WizardApp:
+    """The app a screen or dialog belongs to, typed: what the wizard adds to App (results, the
+    system, glyphs) without a ``type: ignore`` at each use."""
+    return cast("WizardApp", node.app)
 
 
 def wizard_header(app: object) -> Header:
@@ -51,7 +58,7 @@ class WizardScreen(Screen[None]):
 
     @property
     def wizard(self) -> WizardApp:
-        return cast("WizardApp", self.app)
+        return wizard_of(self)
 
     @property
     def glyphs(self) -> Glyphs:
