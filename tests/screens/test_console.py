@@ -25,7 +25,7 @@ from textual.binding import Binding
 from textual.color import Color
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
-from wizard_helpers import settle, wizard
+from wizard_helpers import TO_DISK_CHOICE, TO_STEP, TO_SUMMARY, settle, steps_between, wizard
 from ssdwizard.tui.app import WizardApp
 from ssdwizard.tui.console import AsciiFilter, AsciiScrollBarRender
 from ssdwizard.tui.glyphs import fold
@@ -36,13 +36,11 @@ from ssdwizard.system.profile import ProfileSystem
 from ssdwizard.data import PROFILES_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
-# Keys from the welcome screen (as in test_snapshots.py).
-TO_STEP = {n: ["enter", "enter", *(["n"] * (n - 1))] for n in range(1, 10)}
-TO_SUMMARY = ["enter", "enter", *(["n"] * 9)]
+# Keys from the welcome screen (wizard_helpers builds them from the step table).
 CONSOLE_SCREENS = {
-    "welcome": [], "disk-choice": ["enter"], "sata": TO_STEP[3], "trim": TO_STEP[4], "mount": TO_STEP[6],
-    "migration": TO_STEP[9], "confirm": [*TO_STEP[4], "a"], "summary": TO_SUMMARY, "steps": [*TO_STEP[2], "l"],
-    "help": ["f1"], "trim-test": [*TO_STEP[4], "t"], "quit": [*TO_STEP[4], "a", "y", "q"],
+    "welcome": [], "disk-choice": TO_DISK_CHOICE, "sata": TO_STEP["sata"], "trim": TO_STEP["trim"], "mount": TO_STEP["mount"],
+    "migration": TO_STEP["migration"], "confirm": [*TO_STEP["trim"], "a"], "summary": TO_SUMMARY, "steps": [*TO_STEP["ahci"], "l"],
+    "help": ["f1"], "trim-test": [*TO_STEP["trim"], "t"], "quit": [*TO_STEP["trim"], "a", "y", "q"],
 }
 
 
@@ -77,12 +75,12 @@ async def test_console_mode_draws_every_screen_in_ascii_by_itself(monkeypatch, p
 async def test_the_console_marks_are_words_and_brackets():
     app = wizard(console=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await walk(pilot, TO_STEP[6])  # mount options: a warning, ok findings
+        await walk(pilot, TO_STEP["mount"])  # mount options: a warning, ok findings
         text = drawn(app)
         assert "[!] WARNING: 2 filesystems" in text
         assert "> [+] /:" in text and "v [!] fstrim.timer" in text
         assert "+---" in text and "| Back |" in text  # ASCII boxes for the details and the buttons
-        await walk(pilot, ["n"] * 3)  # live migration: past speeds as a sparkline of characters
+        await walk(pilot, steps_between("mount", "migration"))  # live migration: past speeds as a sparkline of characters
         from ssdwizard.tui.widgets.charts import TextSparkline
 
         spark = str(app.screen.query_one(TextSparkline).render())
@@ -181,7 +179,7 @@ async def test_no_color_keeps_a_warning_as_prominent_as_ok(monkeypatch):
     app = wizard()
     assert app.no_color
     async with app.run_test(size=(100, 32)) as pilot:
-        await walk(pilot, TO_STEP[3])  # SATA: ok
+        await walk(pilot, TO_STEP["sata"])  # SATA: ok
         banner = app.screen.query_one("#banner")
         ok_text, ok_style = str(banner.render()), banner.rich_style
         await walk(pilot, ["n"])  # TRIM: a warning
@@ -242,7 +240,7 @@ async def test_a_terminal_too_small_gets_a_notice_until_it_is_resized():
 async def test_the_hostname_is_in_the_header():
     app = wizard()
     async with app.run_test(size=(80, 24)) as pilot:
-        await walk(pilot, TO_STEP[4])
+        await walk(pilot, TO_STEP["trim"])
         assert app.sub_title == "pve1 (recorded: pve-ceph-node)"
         assert "ssdwizard — pve1 (recorded: pve-ceph-node)" in drawn(app)
 
@@ -256,7 +254,7 @@ async def test_the_exit_summary_lists_each_change_with_the_command_that_undoes_i
     app = wizard(profile)
     async with app.run_test(size=(100, 32)) as pilot:
         assert app.exit_summary().startswith("ssdwizard: no changes were applied to")
-        await walk(pilot, [*TO_STEP[6], "a", "y"])
+        await walk(pilot, [*TO_STEP["mount"], "a", "y"])
         await walk(pilot, ["n", "s"])  # on to the scheduler, and skip it
         await settle(pilot)
     summary = app.exit_summary()

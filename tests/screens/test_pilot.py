@@ -170,3 +170,34 @@ async def test_the_command_palette_jumps_to_a_step():
         await pilot.press("enter")
         await settle(pilot)
         assert app.screen.step.id == "ceph"
+
+
+async def test_a_step_action_belongs_to_its_own_step_only():
+    # The extras table gives the TRIM step its dialog (key t and a button); the other steps
+    # have neither, and t there does nothing.
+    from ssdwizard.tui.extras import extras_of
+    from ssdwizard.tui.modals.active import TrimTestModal
+
+    app = wizard()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter", "enter")
+        await settle(pilot)
+        for _ in STEPS:
+            screen = app.screen
+            assert isinstance(screen, StepScreen)
+            action = extras_of(screen.step.id).action
+            buttons = {button.id for button in screen.query(".step-action")}
+            assert buttons == ({action.id} if action else set())
+            if action is None:
+                await pilot.press("t")
+                assert app.screen is screen
+            else:
+                await pilot.click(f"#{action.id}")
+                await pilot.pause()
+                assert isinstance(app.screen, TrimTestModal)
+                await pilot.press("escape")
+                await pilot.pause()
+            await pilot.press("n")
+            await settle(pilot)
+        assert isinstance(app.screen, SummaryScreen)

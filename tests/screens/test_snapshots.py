@@ -6,12 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from wizard_helpers import settle, wizard
-
-# Keys from the welcome screen to each screen: enter → disk choice, enter → step 1, n → next.
-TO_DISK_CHOICE = ["enter"]
-TO_STEP = {n: ["enter", "enter", *(["n"] * (n - 1))] for n in range(1, 10)}
-TO_SUMMARY = ["enter", "enter", *(["n"] * 9)]
+from wizard_helpers import TO_DISK_CHOICE, TO_STEP, TO_SUMMARY, settle, wizard
+from ssdwizard.steps import STEP_IDS
 
 
 def walker(keys):
@@ -32,14 +28,14 @@ def test_disk_choice(snap_compare):
     assert snap_compare(wizard(), terminal_size=(100, 32), run_before=walker(TO_DISK_CHOICE))
 
 
-@pytest.mark.parametrize("number", range(1, 10))
-def test_step(snap_compare, number):
-    assert snap_compare(wizard(), terminal_size=(100, 32), run_before=walker(TO_STEP[number]))
+@pytest.mark.parametrize("step_id", STEP_IDS)
+def test_step(snap_compare, step_id):
+    assert snap_compare(wizard(), terminal_size=(100, 32), run_before=walker(TO_STEP[step_id]))
 
 
 def test_confirm_apply_dialog(snap_compare):
-    # Step 4, TRIM: the plan enables fstrim.timer.
-    assert snap_compare(wizard(), terminal_size=(100, 32), run_before=walker([*TO_STEP[4], "a"]))
+    # TRIM: the plan enables fstrim.timer.
+    assert snap_compare(wizard(), terminal_size=(100, 32), run_before=walker([*TO_STEP["trim"], "a"]))
 
 
 def test_summary(snap_compare):
@@ -49,28 +45,28 @@ def test_summary(snap_compare):
 @pytest.mark.parametrize("profile", ["nvme-workstation", "legacy-ide"])
 @pytest.mark.parametrize("screen", ["disk-choice", "ahci", "sata"])
 def test_other_machines(snap_compare, profile, screen):
-    keys = {"disk-choice": TO_DISK_CHOICE, "ahci": TO_STEP[2], "sata": TO_STEP[3]}[screen]
+    keys = {"disk-choice": TO_DISK_CHOICE, "ahci": TO_STEP["ahci"], "sata": TO_STEP["sata"]}[screen]
     assert snap_compare(wizard(profile), terminal_size=(100, 32), run_before=walker(keys))
 
 
 @pytest.mark.parametrize("screen", ["welcome", "disk-choice", "trim", "confirm", "migration"])
 def test_console_80x24(snap_compare, screen):
-    keys = {"welcome": [], "disk-choice": TO_DISK_CHOICE, "trim": TO_STEP[4], "confirm": [*TO_STEP[4], "a"],
-            "migration": TO_STEP[9]}[screen]
+    keys = {"welcome": [], "disk-choice": TO_DISK_CHOICE, "trim": TO_STEP["trim"], "confirm": [*TO_STEP["trim"], "a"],
+            "migration": TO_STEP["migration"]}[screen]
     assert snap_compare(wizard(), terminal_size=(80, 24), run_before=walker(keys))
 
 
 def test_light_theme(snap_compare):
     async def light(pilot):
         pilot.app.theme = "textual-light"
-        await walker(TO_STEP[2])(pilot)
+        await walker(TO_STEP["ahci"])(pilot)
 
     assert snap_compare(wizard("legacy-ide"), terminal_size=(100, 32), run_before=light)
 
 
-CONSOLE = {"welcome": [], "disk-choice": TO_DISK_CHOICE, "sata": TO_STEP[3], "mount": TO_STEP[6],
-           "migration": TO_STEP[9], "confirm": [*TO_STEP[4], "a"], "summary": TO_SUMMARY,
-           "step-list": [*TO_STEP[6], "l"], "help": [*TO_STEP[1], "f1"]}
+CONSOLE = {"welcome": [], "disk-choice": TO_DISK_CHOICE, "sata": TO_STEP["sata"], "mount": TO_STEP["mount"],
+           "migration": TO_STEP["migration"], "confirm": [*TO_STEP["trim"], "a"], "summary": TO_SUMMARY,
+           "step-list": [*TO_STEP["mount"], "l"], "help": [*TO_STEP["disks"], "f1"]}
 
 
 @pytest.mark.parametrize("screen", list(CONSOLE))

@@ -34,3 +34,15 @@ async def settle(pilot, steps=STEPS) -> None:
     await pilot.wait_for_scheduled_animations()
     for _ in range(3):
         await pilot.pause(0.02)
+
+
+# Keys from the welcome screen: enter → disk choice, enter → the first step, n → the next one.
+# Built from the step table, so that a new step moves no test constant.
+TO_DISK_CHOICE = ["enter"]
+TO_STEP = {step.id: ["enter", "enter", *(["n"] * index)] for index, step in enumerate(STEPS)}
+TO_SUMMARY = ["enter", "enter", *(["n"] * len(STEPS))]
+
+
+def steps_between(first: str, second: str) -> list[str]:
+    """The n presses from step ``first`` to step ``second``."""
+    return ["n"] * (len(TO_STEP[second]) - len(TO_STEP[first]))

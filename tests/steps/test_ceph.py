@@ -355,7 +355,7 @@ def test_the_picture_counts_the_disks_the_step_counts_also_for_an_unknown_cache_
     vm103 = facts["vms"][3]
     assert vm103["cache_modes"] == ["foo"] and vm103["rbd_cache_on"] == [True]
     assert facts["ram_reserved_bytes"] == 4 * 64 * MIB
-    [_, bars] = ceph_picture(facts, facts["rbd_cache"]["rbd_cache_size"])
+    [_, bars] = ceph_picture(facts)
     pictured = {label: value for label, value, _ in bars.rows}
     assert pictured == {"VM 100": 64 * MIB, "VM 101": 64 * MIB, "VM 102": 64 * MIB, "VM 103": 64 * MIB}
     assert sum(pictured.values()) == facts["ram_reserved_bytes"]

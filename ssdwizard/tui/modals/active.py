@@ -8,7 +8,7 @@ import threading
 from dataclasses import replace
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -70,13 +70,16 @@ class ActiveTestModal(ModalScreen[None]):
         self.query_one("#active-progress", ProgressBar).update(progress=fraction)
         self.query_one("#confirm-title", Static).update(f"{self.title_text}: {phase}")
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "run" and not self.running:
+    @on(Button.Pressed, "#run")
+    def _run_pressed(self) -> None:
+        if not self.running:
             self.running = True
             self.query_one("#run", Button).disabled = True
             self.start()  # each dialog (TRIM test, IOPS) starts its own worker
-        elif event.button.id == "close":
-            self.action_close()
+
+    @on(Button.Pressed, "#close")
+    def _close_pressed(self) -> None:
+        self.action_close()
 
     def action_close(self) -> None:
         self.cancel.set()  # a running test stops at its next check and cleans up

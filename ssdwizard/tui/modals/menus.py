@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -92,7 +93,8 @@ class HelpModal(ModalScreen[None]):
     def on_mount(self) -> None:
         self.query_one("#close", Button).focus()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    @on(Button.Pressed, "#close")
+    def _close_pressed(self) -> None:
         self.dismiss(None)
 
 
@@ -169,8 +171,13 @@ class QuitModal(ModalScreen[bool]):
     def on_mount(self) -> None:
         self.query_one("#quit-no", Button).focus()  # the safe choice has the focus
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "quit-yes")
+    @on(Button.Pressed, "#quit-yes")
+    def _yes_pressed(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#quit-no")
+    def _no_pressed(self) -> None:
+        self.dismiss(False)
 
 
 class TooSmallScreen(ModalScreen[None]):

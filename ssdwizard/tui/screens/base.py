@@ -67,10 +67,11 @@ class WizardScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if typing_in_field(self) and action not in self.WHILE_TYPING:
             return False
-        return self.allows(action)
+        return self.allows(action, parameters)
 
-    def allows(self, action: str) -> bool | None:
-        """Whether ``action`` applies here right now (True), is hidden (False) or shown disabled (None)."""
+    def allows(self, action: str, parameters: tuple[object, ...] = ()) -> bool | None:
+        """Whether ``action`` (with ``parameters``) applies here right now (True), is hidden
+        (False) or shown disabled (None)."""
         return True
 
     def before_leave(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -137,5 +138,10 @@ class DiskChoiceScreen(WizardScreen):
     def action_back(self) -> None:
         self.app.pop_screen()  # back to the welcome screen, the base of the stack
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.action_next() if event.button.id == "next" else self.action_back()
+    @on(Button.Pressed, "#next")
+    def _next_pressed(self) -> None:
+        self.action_next()
+
+    @on(Button.Pressed, "#back")
+    def _back_pressed(self) -> None:
+        self.action_back()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -11,7 +12,7 @@ from textual.widgets import Button, LoadingIndicator, Static
 from ssdwizard.tui.messages import ApplyFinished, ProbeCompleted
 from ssdwizard.tui.screens.base import WizardScreen, wizard_footer, wizard_header
 from ssdwizard.tui.modals.confirm import ConfirmApplyModal
-from ssdwizard.tui.widgets.pictures import picture_for
+from ssdwizard.tui.extras import ACTIONS, extras_of, picture_for
 from ssdwizard.tui.widgets.facts import FactsView
 from ssdwizard.tui.widgets.status import StatusBanner, finding_widget, safe_text
 from ssdwizard.steps import STEPS
@@ -24,7 +25,9 @@ class StepScreen(WizardScreen):
         Binding("p,left,escape", "back", "Back", id="back"),
         Binding("a", "apply", "Apply", id="apply"),
         Binding("s", "skip", "Skip", id="skip"),
-        Binding("t", "trim_test", "TRIM test", id="trim-test"),
+        # A step's own dialog (the TRIM test): one binding per entry of the extras table, each
+        # shown only on its step's screen.
+        *(Binding(action.key, f"step_action({step_id!r})", action.label, id=action.id) for step_id, action in ACTIONS),
         Binding("q", "app.quit", "Quit", id="quit"),
     ]
 
@@ -52,8 +55,9 @@ class StepScreen(WizardScreen):
             with Horizontal(classes="actions"):
                 yield Button("Back", id="back")
                 yield Button("Skip", id="skip")
-                if self.step.id == "trim":
-                    yield Button(f"TRIM test{more}", id="trim-test")
+                action = extras_of(self.step.id).action
+                if action is not None:
+                    yield Button(f"{action.label}{more}", id=action.id, classes="step-action")
                 yield Button(f"Apply{more}", id="apply", variant="warning")
                 yield Button("Next", id="next", variant="primary")
         yield wizard_footer()
@@ -103,9 +107,9 @@ class StepScreen(WizardScreen):
             widgets.append(FactsView(result.facts, glyphs=glyphs))
         details.mount_all(widgets)
 
-    def allows(self, action: str) -> bool | None:
-        if action == "trim_test":
-            return self.step.id == "trim"  # the TRIM test belongs to the TRIM screen only
+    def allows(self, action: str, parameters: tuple[object, ...] = ()) -> bool | None:
+        if action == "step_action":
+            return parameters == (self.step.id,)  # a step's dialog belongs to its own screen only
         if action == "apply":
             result = self.result
             return bool(result and result.plan) and not self.wizard.applying
@@ -139,14 +143,27 @@ class StepScreen(WizardScreen):
 
         self.app.push_screen(ConfirmApplyModal(self.step.title, plan, glyphs=self.glyphs), confirmed)
 
-    def action_trim_test(self) -> None:
-        from ssdwizard.tui.modals.active import TrimTestModal
+    def action_step_action(self, step_id: str) -> None:
+        action = extras_of(step_id).action
+        if action is not None and step_id == self.step.id:
+            self.app.push_screen(action.open(self.wizard))
 
-        mounts = self.wizard.results.get("filesystem")
-        candidates = [m["target"] for m in (mounts.facts.get("mounts", []) if mounts else [])
-                      if m.get("fstype") in ("ext4", "xfs")]
-        self.app.push_screen(TrimTestModal(candidates[0] if candidates else "/"))
+    @on(Button.Pressed, "#next")
+    def _next_pressed(self) -> None:
+        self.action_next()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        {"next": self.action_next, "skip": self.action_skip, "back": self.action_back,
-         "apply": self.action_apply, "trim-test": self.action_trim_test}[event.button.id or "next"]()
+    @on(Button.Pressed, "#skip")
+    def _skip_pressed(self) -> None:
+        self.action_skip()
+
+    @on(Button.Pressed, "#back")
+    def _back_pressed(self) -> None:
+        self.action_back()
+
+    @on(Button.Pressed, "#apply")
+    def _apply_pressed(self) -> None:
+        self.action_apply()
+
+    @on(Button.Pressed, ".step-action")
+    def _step_action_pressed(self) -> None:
+        self.action_step_action(self.step.id)

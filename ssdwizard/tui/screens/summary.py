@@ -8,6 +8,7 @@ the app, in a worker; this screen only shows how it went.
 from __future__ import annotations
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -108,16 +109,25 @@ class SummaryScreen(WizardScreen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self._export(None)
 
-    async def on_button_pressed(self, event: Button.Pressed) -> None:
-        button = event.button.id
-        if button in ("export-markdown", "export-json"):
-            self._export("markdown" if button == "export-markdown" else "json")
-        elif button == "undo":
-            self.action_undo()
-        elif button == "back":
-            self.action_back()
-        else:
-            await self.wizard.action_quit()
+    @on(Button.Pressed, "#export-markdown")
+    def _markdown_pressed(self) -> None:
+        self._export("markdown")
+
+    @on(Button.Pressed, "#export-json")
+    def _json_pressed(self) -> None:
+        self._export("json")
+
+    @on(Button.Pressed, "#undo")
+    def _undo_pressed(self) -> None:
+        self.action_undo()
+
+    @on(Button.Pressed, "#back")
+    def _back_pressed(self) -> None:
+        self.action_back()
+
+    @on(Button.Pressed, "#quit")
+    async def _quit_pressed(self) -> None:
+        await self.wizard.action_quit()
 
     def _export(self, fmt: str | None) -> None:
         name = self.query_one("#export-path", Input).value.strip()
@@ -137,7 +147,7 @@ class SummaryScreen(WizardScreen):
         else:
             self._status(f"Could not write {message.path}: {message.error}")
 
-    def allows(self, action: str) -> bool | None:
+    def allows(self, action: str, parameters: tuple[object, ...] = ()) -> bool | None:
         if action == "undo":
             return self.wizard.last_undoable() is not None and not self.wizard.applying
         return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -50,11 +51,13 @@ class WelcomeScreen(WizardScreen):
                 "each change."))
         return Text("Looking at this machine. Probes only read; run as root for the full picture.")
 
-    async def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "start":
-            self.action_start()
-        else:
-            await self.wizard.action_quit()
+    @on(Button.Pressed, "#start")
+    def _start_pressed(self) -> None:
+        self.action_start()
+
+    @on(Button.Pressed, "#quit")
+    async def _quit_pressed(self) -> None:
+        await self.wizard.action_quit()
 
     def action_start(self) -> None:
         from ssdwizard.tui.screens.disk_choice import DiskChoiceScreen

@@ -1,4 +1,5 @@
-"""Pictures for the steps where a person would rather look than read."""
+"""Pictures for the steps where a person would rather look than read; which step shows which
+is in ssdwizard.tui.extras."""
 
 from __future__ import annotations
 
@@ -29,9 +30,11 @@ def sata_picture(facts: dict[str, Any], glyphs: Glyphs = UNICODE) -> list[Widget
     return widgets
 
 
-def ceph_picture(facts: dict[str, Any], size: int | None) -> list[Widget]:
+def ceph_picture(facts: dict[str, Any], glyphs: Glyphs = UNICODE) -> list[Widget]:
     """RAM the rbd caches may take, per VM: disks with the cache on × rbd_cache_size."""
     import humanize
+
+    size = (facts.get("rbd_cache") or {}).get("rbd_cache_size")
 
     rows = []
     for vm in facts.get("vms", []):
@@ -61,14 +64,3 @@ def migration_picture(facts: dict[str, Any], glyphs: Glyphs = UNICODE) -> list[W
             sparkline,
             Bars([("median", median, f"{median:,.1f} MiB/s"), ("link", capacity, f"{capacity:,.0f} MiB/s" if capacity else "?")],
                  scale=capacity, classes="bars")]
-
-
-def picture_for(step_id: str, facts: dict[str, Any], glyphs: Glyphs = UNICODE) -> list[Widget]:
-    if step_id == "sata":
-        return sata_picture(facts, glyphs)
-    if step_id == "ceph":
-        cache = facts.get("rbd_cache") or {}
-        return ceph_picture(facts, cache.get("rbd_cache_size"))
-    if step_id == "migration":
-        return migration_picture(facts, glyphs)
-    return []
