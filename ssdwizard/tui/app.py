@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from textual import events, work
 from textual.app import App
+from textual.reactive import reactive
+from textual.worker import Worker, WorkerState
 from textual.binding import Binding
 from textual.content import Content
 
@@ -84,6 +86,10 @@ class WizardApp(App[None]):
         Binding("l", "step_list", "Steps", id="step-list"),
     ]
 
+    #: A change is being made or undone. Set on the main thread only (start_apply, start_undo,
+    #: and when the worker reports back); the footer's Apply and Undo follow it.
+    applying: reactive[bool] = reactive(False, init=False)
+
     def __init__(self, system: System, chosen_disks: tuple[str, ...] | None = None,
                  choices: Mapping[str, str] | None = None, console: bool | None = None,
                  ansi: bool | None = None) -> None:
@@ -114,7 +120,6 @@ class WizardApp(App[None]):
         self.results: dict[str, StepResult] = {}
         self.applied: list[AppliedChange] = []
         self.skipped: set[str] = set()
-        self.applying = False
         self._probe_context = ProbeContext(system, chosen_disks=chosen_disks)
         self.hostname: str | None = None
         self.kernel: str | None = None
@@ -248,6 +253,22 @@ class WizardApp(App[None]):
         for screen in self.screen_stack:
             screen.post_message(ProbeCompleted(message.step_id, message.result))
 
+    def watch_applying(self) -> None:
+        self.screen.refresh_bindings()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one net under every worker, the dialogs' too (their StateChanged bubbles up
+        here): each catches what it expects and reports it in its own message; anything else
+        ends here as a notice, never a traceback, and an apply or undo it broke no longer
+        blocks the next one."""
+        if event.state is not WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if event.worker.group == "apply":
+            self.applying = False
+        self.notify(visible(f"{event.worker.name or 'a task'} failed: {type(error).__name__}: {error}", one_line=True),
+                    title="Internal error", severity="error", timeout=30)
+
     # -- applying and undoing --------------------------------------------------------------
 
     def start_apply(self, step_id: str, plan: Plan) -> None:
@@ -258,7 +279,6 @@ class WizardApp(App[None]):
     def run_apply(self, step_id: str, plan: Plan) -> None:
         from ssdwizard.apply.engine import ApplyFailed, ApplyRefused, apply_plan
 
-        self.applying = True
         try:
             applied = apply_plan(self.system, plan)
         except ApplyRefused as exc:
@@ -269,10 +289,9 @@ class WizardApp(App[None]):
             self.post_message(ApplyFinished(step_id, None, f"{type(exc).__name__}: {exc}", []))
         else:
             self.post_message(ApplyFinished(step_id, applied, None, []))
-        finally:
-            self.applying = False
 
     def on_apply_finished(self, message: ApplyFinished) -> None:
+        self.applying = False
         if message.applied is not None:
             self.applied.append(AppliedChange(message.step_id, message.applied.journal_id, list(message.applied.done)))
             self.skipped.discard(message.step_id)
@@ -306,10 +325,9 @@ class WizardApp(App[None]):
             self.post_message(UndoFinished(journal_id, [], f"{type(exc).__name__}: {exc}"))
         else:
             self.post_message(UndoFinished(journal_id, lines, None))
-        finally:
-            self.applying = False
 
     def on_undo_finished(self, message: UndoFinished) -> None:
+        self.applying = False
         if message.error is None:
             for change in self.applied:
                 if change.journal_id == message.journal_id:

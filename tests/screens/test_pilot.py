@@ -201,3 +201,29 @@ async def test_a_step_action_belongs_to_its_own_step_only():
             await pilot.press("n")
             await settle(pilot)
         assert isinstance(app.screen, SummaryScreen)
+
+
+async def test_a_worker_that_fails_unexpectedly_becomes_a_notice_and_frees_apply(monkeypatch):
+    # Every worker reports what it expects in its own message; the app's one Worker.StateChanged
+    # handler takes the rest: a notice instead of a traceback, and Apply works again after.
+    import ssdwizard.machine.host
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(ssdwizard.machine.host, "hostname", broken)  # the header's worker
+    app = wizard()
+    async with app.run_test(size=(100, 32)) as pilot:
+        await settle(pilot)
+        notices = [str(n.message) for n in app._notifications]
+        assert any("_read_machine failed: RuntimeError: boom" in n for n in notices), notices
+        app.applying = True
+        from textual.worker import WorkerState
+
+        worker = app.run_worker(broken, thread=True, exit_on_error=False, group="apply", name="an apply")
+        for _ in range(200):
+            if worker.state is WorkerState.ERROR and not app.applying:
+                break
+            await pilot.pause(0.02)
+        assert not app.applying
+        assert any("an apply failed" in str(n.message) for n in app._notifications)

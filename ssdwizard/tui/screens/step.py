@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, LoadingIndicator, Static
@@ -37,8 +38,14 @@ class StepScreen(WizardScreen):
         self.position = index
         self.step = STEPS[index]
 
+    #: The result on the screen: each new one redraws the banner, findings, picture and facts
+    #: (watch_shown). It stays while a re-probe runs; ``result`` is the app's current one.
+    shown: reactive[StepResult | None] = reactive(None, init=False, always_update=True)
+
     @property
     def result(self) -> StepResult | None:
+        """The current result (None while the step is probed again after an apply): what Apply
+        may act on, never a plan from before the change."""
         return self.wizard.results.get(self.step.id)
 
     def compose(self) -> ComposeResult:
@@ -63,11 +70,12 @@ class StepScreen(WizardScreen):
         yield wizard_footer()
 
     def on_mount(self) -> None:
-        self._show()
+        self.set_reactive(StepScreen.shown, self.result)
+        self.watch_shown(self.shown)
 
     def on_probe_completed(self, message: ProbeCompleted) -> None:
         if message.step_id == self.step.id:
-            self._show()
+            self.shown = message.result
 
     def on_apply_finished(self, message: ApplyFinished) -> None:
         if message.step_id != self.step.id:
@@ -89,8 +97,7 @@ class StepScreen(WizardScreen):
         status.update(safe_text(text, glyphs=self.glyphs))  # an error may quote a changed line of a file
         status.set_classes(f"-shown {kind}".strip())
 
-    def _show(self) -> None:
-        result = self.result
+    def watch_shown(self, result: StepResult | None) -> None:
         self.query_one("#banner", StatusBanner).show(result)
         self.query_one("#loading").display = result is None
         self.query_one("#apply", Button).display = bool(result and result.plan)
