@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 # The TUI: the only code that may import textual or rich. Paths relative to the repository,
-# prefixes; when the TUI has moved to ssdwizard/tui/ the old two entries go.
+# prefixes.
 TUI_PATHS: tuple[str, ...] = ("ssdwizard/tui/",)
 
 FORBIDDEN: tuple[str, ...] = ("textual", "rich")
@@ -277,3 +277,44 @@ def test_the_isolation_is_per_module():
     importing module after module would not give."""
     results = run_isolated([["import", "textual"], ["import", "json"]])
     assert "textual" in results[0]["loaded"] and results[1]["loaded"] == []
+
+
+def _imported_modules(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_a_step_never_imports_another_step():
+    # Facts two steps share live in machine/ (computed once per run); a step importing another
+    # would tie their order and hide the shared fact (kernel_quirks lived in steps/disks.py).
+    steps = {path.stem for path in (PACKAGE / "steps").glob("*.py") if path.stem != "__init__"}
+    crossing = {}
+    for path in (PACKAGE / "steps").glob("*.py"):
+        others = {name for name in _imported_modules(path)
+                  if name.startswith("ssdwizard.steps.") and name.split(".")[2] in steps - {path.stem}}
+        if others:
+            crossing[path.name] = sorted(others)
+    assert not crossing, crossing
+
+
+def test_the_screens_do_not_import_the_app_at_run_time():
+    # The app imports its screens; a screen that imported the app back made the cycle issue 12
+    # removed. A TYPE_CHECKING import (for the typed wizard) is not one.
+    offenders = []
+    for path in (PACKAGE / "tui").rglob("*.py"):
+        if path.name == "app.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        typing_only = {id(node) for block in ast.walk(tree) if isinstance(block, ast.If)
+                       and "TYPE_CHECKING" in ast.unparse(block.test) for node in ast.walk(block)}
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.ImportFrom) and node.module == "ssdwizard.tui.app"
+                    and id(node) not in typing_only):
+                offenders.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert not offenders, offenders

@@ -9,38 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ssdwizard.knowledge import FirmwareWarning, firmware_warnings_for, libata_quirks_for, quirk_effects
+from ssdwizard.knowledge import FirmwareWarning, firmware_warnings_for, quirk_effects
 from ssdwizard.machine.context import ProbeContext
 from ssdwizard.model import Evidence, Finding, Status, StepResult
-from ssdwizard.machine.identity import DiskIdentity, ata_place, disk_identities, is_ata
+from ssdwizard.machine.identity import DiskIdentity, disk_identities
 from ssdwizard.machine.inventory import TRANSPORT_LABELS, Disk, focus_disks, probe_inventory
-from ssdwizard.machine.kernel_log import read_kernel_log
+from ssdwizard.machine.quirks import kernel_quirks
 from ssdwizard.machine.sata_link import sata_link
 
 ID = "disks"
 TITLE = "Disks"
-
-
-def kernel_quirks(ctx: ProbeContext, disk: Disk,
-                  identity: DiskIdentity | None) -> tuple[tuple[str, ...] | None, Evidence | None]:
-    """The libata quirks for a SATA disk: what the running kernel said it applied (dmesg), else
-    what the kernel's table (a v6.18 snapshot) lists for the model and firmware. None for
-    disks libata does not drive."""
-    if not is_ata(disk):
-        return None, None
-    place = ata_place(ctx, disk)
-    kernel = read_kernel_log(ctx)
-    if place is not None and kernel.log is not None:
-        applied = [q for q in kernel.log.quirks if q.device.split(".")[0] == place.port]
-        if applied:
-            return applied[-1].quirks, Evidence("dmesg", kernel.lines_with(f"{applied[-1].device}: Model", limit=1))
-    model = identity.model if identity else disk.model
-    firmware = identity.firmware if identity else disk.firmware
-    entry = libata_quirks_for(model, firmware)
-    if entry is None:
-        return (), None
-    return entry.quirks, Evidence("ssdwizard/data/libata_quirks.toml", f"{entry.model!r} firmware {entry.firmware or 'any'}: "
-                                  f"{' '.join(entry.quirks) or 'no quirks'} ({entry.source})")
 
 
 def disk_facts(disk: Disk, identity: DiskIdentity | None, link_gbps: float | None,

@@ -24,7 +24,7 @@ from ssdwizard.parsers import ParseError
 from ssdwizard.parsers.lsblk import BlockDevice
 from ssdwizard.parsers.sysfs import parse_int
 from ssdwizard.parsers.systemctl import IsEnabled, UnitFileState, parse_is_enabled
-from ssdwizard.steps.disks import kernel_quirks
+from ssdwizard.machine.quirks import kernel_quirks
 
 ID = "trim"
 TITLE = "TRIM"
