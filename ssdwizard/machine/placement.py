@@ -11,11 +11,12 @@ path (``/dev/sdc``) is what ties it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ssdwizard.machine.block_stack import vg_lv, walk_down
 from ssdwizard.machine.context import ProbeContext
-from ssdwizard.machine.inventory import Disk, focus_disks
+from ssdwizard.machine.inventory import Disk, focus_disks, probe_inventory
 from ssdwizard.model import Evidence, Finding, Status
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers import mountinfo as mountinfo_parser
@@ -154,15 +155,33 @@ def _sysfs_swaps(ctx: ProbeContext, devices: list[StackedDevice]) -> list[Stacke
     return [d for d in devices if d.specs & active]
 
 
-def _probe_placement(ctx: ProbeContext) -> Placement:
-    disks = focus_disks(ctx)
+def _stacked_devices(ctx: ProbeContext, disks: tuple[Disk, ...]) -> list[StackedDevice]:
     found: dict[str, StackedDevice] = {}
     for disk in disks:
         if disk.block is not None:
             _devices_from_lsblk(disk, found)
         else:
             _devices_from_sysfs(ctx, disk, found)
-    devices = list(found.values())
+    return list(found.values())
+
+
+def probe_all_devices(ctx: ProbeContext) -> tuple[StackedDevice, ...]:
+    """The stacked devices of every disk of the inventory, focus or not, each with all the disks
+    it sits on (an md array over a focus SSD and an HDD names both); computed once per report.
+    What a line of fstab on another disk is on, where :func:`probe_placement` sees the focus only."""
+    return ctx.once(("placement", "all"), lambda: tuple(_stacked_devices(ctx, probe_inventory(ctx).disks)))
+
+
+def device_of_mount(devices: Iterable[StackedDevice], mount: Mount) -> StackedDevice | None:
+    """The device under a live mount: by ``major:minor``, else (btrfs's anonymous numbers) by its source."""
+    devices = tuple(devices)
+    return (next((d for d in devices if d.devnum and d.devnum == mount.device), None)
+            or next((d for d in devices if mount.source in d.specs), None))
+
+
+def _probe_placement(ctx: ProbeContext) -> Placement:
+    disks = focus_disks(ctx)
+    devices = _stacked_devices(ctx, disks)
     notes: list[Finding] = []
     table: Mountinfo | None = None
     if disks:
@@ -171,9 +190,8 @@ def _probe_placement(ctx: ProbeContext) -> Placement:
             notes.append(problem)
     mounts: list[PlacedMount] = []
     if table is not None:
-        by_devnum = {d.devnum: d for d in devices if d.devnum}
         for mount in table.mounts:
-            device = by_devnum.get(mount.device) or next((d for d in devices if mount.source in d.specs), None)
+            device = device_of_mount(devices, mount)
             if device is not None:
                 mounts.append(PlacedMount(mount.mount_point, mount.source, mount.fstype, device, mount))
     else:

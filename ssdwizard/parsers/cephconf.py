@@ -6,11 +6,12 @@ reading of the file, and the edit must keep every other byte, so this module kee
 it was** (``render(parse(text)) == text`` for any text) and parses settings on top of it.
 
 The rules follow Ceph's parser, ``src/common/ConfUtils.cc`` (the Boost.Spirit grammar used since
-Octopus) and ``md_config_t`` in ``src/common/config.cc``:
+Octopus; ceph/ceph @02b290cc03a18f024b5f01657377606922db419f, ``IniGrammer`` and
+``ConfFile::parse_buffer``) and ``md_config_t`` in ``src/common/config.cc``:
 
 * ``[name]`` starts a section. The name is taken verbatim up to the first unescaped ``]``, blanks
-  included (``[ global ]`` is the section ``" global "``, not ``global``). The ``[`` must be in the
-  first column; Ceph rejects an indented header.
+  included (``[ global ]`` is the section ``" global "``, not ``global``: accepted, but nothing
+  reads it). The ``[`` must be in the first column; Ceph rejects an indented header.
 * ``key = value``: the key is the text before the first unescaped ``=``; Ceph normalises it by
   trimming it and turning every run of whitespace into one underscore (``rbd   cache size`` ->
   ``rbd_cache_size``). Dashes are **not** normalised in a file: Ceph looks options up by their
@@ -24,9 +25,33 @@ Octopus) and ``md_config_t`` in ``src/common/config.cc``:
 * A client reads ``[client.NAME]``, then ``[client]``, then ``[global]`` and takes the key from the
   **first section that has it**. If that value does not parse (``rbd_cache_size = 64 MB``), Ceph
   warns and the option keeps its default: a valid value in a lower section does not step in.
-* Since Octopus a syntax error anywhere makes Ceph reject the whole file (no key before ``=``,
-  garbage after a quoted value or a header, an indented header, a last setting without a final
-  newline). Such lines are kept here as they are and listed in :attr:`CephConf.problems`.
+
+**A file Ceph refuses.** ``parse_buffer`` fails for the whole file, and ``parse_config_files``
+(config.cc) then returns ``-EINVAL`` before it takes a single value from it: none of the file
+applies (a client that goes on, such as QEMU without ``conf=``, runs on the defaults). Since
+Octopus that happens for, in the order Ceph checks:
+
+* bytes that are not UTF-8 (``check_utf8`` in ``src/common/utf8.c`` @1253386e, run on the whole
+  buffer before the grammar; it also refuses U+FFFE, U+FFFF and encoded surrogates). The wizard's
+  door gives text with undecodable bytes as U+FFFD, so a U+FFFD (or a lone surrogate, from a
+  ``surrogateescape`` decode) is taken for such bytes; a genuine, validly encoded U+FFFD, which
+  Ceph accepts, is the one case read wrongly;
+* a setting or header whose line has no final newline: ``key_val`` and ``heading`` end in
+  ``> +empty_line``, and ``empty_line`` needs ``eol`` (a last comment line needs none: the
+  skipper eats it before ``eoi``). Ceph's own ``trivial_conf_2`` (``"log dir = foobar"``) is
+  refused in src/test/confutils.cc @09f06809;
+* a line that is not a header, a ``key = value``, a comment or blanks: no ``=``
+  (``illegal_conf3``), ``[`` in a key, an unterminated quote (``illegal_conf4``), a header without
+  ``]`` (``illegal_conf2``), text after a closing quote or after ``]`` (``> +empty_line`` again),
+  an indented header (nothing before ``[``: the skipper skips comments and ``\\`` + newline, not
+  blanks);
+* before the first header, anything but comments and empty lines: a line of blanks there (the
+  grammar starts with ``*eol``, which takes bare line ends only), or a setting, unless the file is
+  exactly one setting that starts on line 1 (``conf_file``'s first alternative, ``key_val > eoi``;
+  it is filed under ``[global]``).
+
+Such lines are kept here as they are and listed in :attr:`CephConf.problems`;
+:attr:`CephConf.refusal` is the one Ceph reports.
 
 Only ``\\n`` ends a line here (a ``\\r`` before it is part of the line ending). Ceph's grammar also
 treats a lone ``\\r`` as a line end; such a file is kept byte for byte but read as fewer lines.
@@ -92,7 +117,12 @@ _COMMENT = "#;"
 _SPACE = " \t\n\v\f\r"
 _WHITESPACE_RUN = re.compile(r"[ \t\n\v\f\r]+")
 _LLONG_MAX = 2**63 - 1
-_PREAMBLE = "a setting before the first [section]; Ceph only accepts that as the only setting of a file"
+_PREAMBLE = ("a setting before the first [section]; Ceph accepts that only as the one setting of a file, "
+             "on its first line")
+_BLANKS_FIRST = "a line of blanks before the first [section]; Ceph rejects the file (an empty line is fine there)"
+# What the door's decoding leaves for bytes that are not UTF-8 (U+FFFD from errors="replace", lone
+# surrogates from "surrogateescape"), and the two noncharacters Ceph's check_utf8 refuses as well.
+_NOT_UTF8 = re.compile("[\ufffd\ufffe\uffff\ud800-\udfff]")
 _ULLONG_MAX = 2**64 - 1
 
 
@@ -264,10 +294,12 @@ class InvalidLine(_Line):
 
 @dataclass(frozen=True)
 class SectionHeader(_Line):
-    """``[name]``; ``problem`` says why Ceph would reject the line, if it would."""
+    """``[name]``; ``problem`` says why Ceph would reject the line, if it would; ``note`` what Ceph
+    accepts but probably was not meant (blanks inside the brackets)."""
 
     name: str
     problem: str | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -358,8 +390,12 @@ class CephConf:
 
     @property
     def problems(self) -> tuple[tuple[int, str], ...]:
-        """(line number, message) for everything that makes Ceph reject the file."""
+        """(line number, message) for everything that makes Ceph reject the file, in the order Ceph
+        checks: the UTF-8 check of the whole text first, then the grammar, line by line."""
         found: list[tuple[int, str]] = []
+        encoding = _utf8_problem(self.render())
+        if encoding is not None:
+            found.append(encoding)
         for line in self.lines:
             if isinstance(line, InvalidLine):
                 found.append((line.number, line.reason))
@@ -372,6 +408,19 @@ class CephConf:
             ):
                 found.append((last.last_number, "the file does not end with a newline; Ceph rejects it"))
         return tuple(found)
+
+    @property
+    def refusal(self) -> tuple[int, str] | None:
+        """(line number, reason) of the error Ceph's parser stops at, or None when Ceph reads the
+        file. A refused file applies none of its values (see the module docstring)."""
+        problems = self.problems
+        return problems[0] if problems else None
+
+    @property
+    def notes(self) -> tuple[tuple[int, str], ...]:
+        """(line number, message) for what Ceph accepts but probably was not meant."""
+        return tuple((line.number, line.note) for line in self.lines
+                     if isinstance(line, SectionHeader) and line.note)
 
     def section_settings(self, section: str) -> tuple[Setting, ...]:
         """Every setting of a section in file order (a repeated section's parts merged)."""
@@ -461,9 +510,23 @@ def _parse_header(number: int, text: str, ending: str) -> CephConfLine:
         problem = f"text after the section header: {after.strip(_BLANKS)!r}; Ceph rejects the file"
     elif stripped is not text:
         problem = "the section header is indented; Ceph rejects the file"
-    elif name != name.strip(_SPACE):
-        problem = f"the section name {name!r} has blanks inside the brackets; Ceph keeps them"
-    return SectionHeader(number, text, ending, name, problem)
+    note = None
+    if name != name.strip(_SPACE):
+        note = (f"the section name {name!r} has blanks inside the brackets; Ceph keeps them, so this is not "
+                f"the section [{name.strip(_SPACE)}]")
+    return SectionHeader(number, text, ending, name, problem, note)
+
+
+def _utf8_problem(text: str) -> tuple[int, str] | None:
+    """Where Ceph's ``check_utf8`` would stop, as (line, reason); None for clean text."""
+    found = _NOT_UTF8.search(text)
+    if found is None:
+        return None
+    line = text.count("\n", 0, found.start()) + 1
+    char = found.group()
+    if char in "\ufffe\uffff":
+        return line, f"the character U+{ord(char):04X} (a noncharacter); Ceph's UTF-8 check rejects the file"
+    return line, "bytes that are not valid UTF-8; Ceph checks the whole file first and rejects it"
 
 
 def _parse_setting(number: int, text: str, ending: str, section: str | None) -> CephConfLine:
@@ -541,9 +604,18 @@ def parse(text: str) -> CephConf:
             index = last
         index += 1
     settings = [line for line in lines if isinstance(line, Setting)]
-    if len(settings) == 1 and settings[0].problem == _PREAMBLE and not any(isinstance(l, SectionHeader) for l in lines):
-        # ConfUtils' grammar accepts a file that is one key=value and nothing else ([global]).
-        lines[lines.index(settings[0])] = replace(settings[0], problem=None)
+    first_header = next((i for i, line in enumerate(lines) if isinstance(line, SectionHeader)), None)
+    if first_header is None and len(settings) == 1 and settings[0].number == 1:
+        # conf_file's first alternative: one key=value starting at the very first byte (blank and
+        # comment lines may follow it), filed under [global].
+        if settings[0].problem == _PREAMBLE:
+            lines[lines.index(settings[0])] = replace(settings[0], problem=None)
+    else:
+        # The other alternative starts with *eol: before the first header only bare line ends and
+        # comments (the skipper) pass, not a line of blanks.
+        for index, line in enumerate(lines[:first_header]):
+            if isinstance(line, BlankLine) and line.text:
+                lines[index] = InvalidLine(line.number, line.text, line.ending, _BLANKS_FIRST, None)
     return CephConf(tuple(lines))
 
 

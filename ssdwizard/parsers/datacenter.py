@@ -6,21 +6,38 @@ advice back (``migration: type=insecure,network=CIDR`` instead of the deprecated
 hand, so, as for fstab, every line is kept **as it was** and an edit changes only the lines
 it means to: ``render(parse(text)) == text`` for any text, byte for byte.
 
-The syntax is what Proxmox reads (pve-common ``PVE::JSONSchema::parse_config`` and
-pve-cluster ``PVE::DataCenterConfig``):
+The syntax is what Proxmox reads. Sources, read for issue 13:
+
+* pve-common ``src/PVE/JSONSchema.pm`` (github.com/proxmox/pve-common, ``parse_config``,
+  ``parse_property_string``, ``check_prop``, ``pve_verify_cidrv4``/``cidrv6``);
+* pve-cluster ``src/PVE/DataCenterConfig.pm`` (github.com/proxmox/pve-cluster,
+  ``$migration_format`` and ``parse_datacenter_config``).
+
+The rules:
 
 * Each line is stripped of surrounding blanks; an empty line is skipped, a line starting with
   ``#`` is a comment (Proxmox keeps the ``description`` there, which is why files written by
-  the GUI begin with an empty line: the empty description comes first).
+  the GUI begin with an empty line: the empty description comes first). ``#`` is a comment
+  **only** at the start of a line: ``migration: type=insecure # fast`` has the value
+  ``type=insecure # fast``.
 * Every other line is ``key: value``: the key runs up to the first colon and has no blanks,
   blanks after the colon are skipped. A later line with the same key wins. Anything else is
   ignored by Proxmox with a warning; here it is an :class:`UnparsedLine`.
 * ``migration`` is a property string with the keys ``type`` (``secure`` | ``insecure``,
   default ``secure``; it is the schema's *default key*, so ``migration: insecure`` is the same
-  as ``migration: type=insecure``) and ``network`` (a CIDR).
+  as ``migration: type=insecure``) and ``network`` (a CIDR, prefix 8 to 32 or 8 to 128). The
+  string is split on commas; a part of blanks only is skipped, any other part is taken as it
+  is: ``type=insecure, network=...`` has the key `` network`` (with the blank), which the
+  schema does not know. ``type`` is not optional in the schema (``default`` does not make it
+  so): ``migration: network=10.1.2.0/24`` fails with "property is missing".
+* A value the schema rejects is **dropped whole**: ``parse_config`` checks every key, warns
+  ``parse error in 'datacenter.cfg' - 'migration': ...`` and deletes the key. Migration then
+  runs as if the line were not there: Proxmox's default, type ``secure`` over the cluster
+  network (the ssh tunnel), unless the deprecated key fills in (next point).
 * ``migration_unsecure`` is a boolean, deprecated since PVE 4.3 when ``migration`` replaced
-  it. Proxmox only honours it when ``migration`` sets no ``type``; with both, it warns and
-  ignores the old key.
+  it. Proxmox only honours it when the (accepted) ``migration`` sets no ``type``; with both, it
+  warns and ignores the old key. As ``type`` is required, an accepted ``migration`` line
+  always wins, and a rejected one leaves the old key in charge.
 """
 
 from __future__ import annotations
@@ -101,13 +118,15 @@ def parse_boolean(value: str) -> bool | None:
 
 @dataclass(frozen=True)
 class MigrationSettings:
-    """The ``migration`` property string, read leniently, with what Proxmox would object to.
+    """The ``migration`` property string as written: what the admin evidently meant, and what
+    Proxmox objects to.
 
-    ``type`` and ``network`` are ``None`` when the string does not set them. ``problems``
-    lists what does not match the schema: an unknown key, a type outside secure/insecure, a
-    network that is not a CIDR, a blank after a comma. Proxmox's own property-string parser
-    rejects such a value outright (``invalid key in comma-separated list property``); the
-    wizard reads what the admin evidently meant and says what is wrong with it.
+    ``type`` and ``network`` are the lenient reading (blanks and a trailing remark taken
+    off), ``None`` when the string does not set them: they are what the admin meant, **not**
+    what Proxmox uses. ``problems`` lists every reason the schema rejects the value (an unknown
+    key, a blank after a comma, a remark, a missing type ...); with any, pve-cluster drops the
+    whole line and :attr:`rejected` says why. Use :attr:`DatacenterConfig.migration_type` and
+    :attr:`DatacenterConfig.migration_network` for the settings in effect.
     """
 
     raw: str
@@ -115,22 +134,34 @@ class MigrationSettings:
     network: str | None
     problems: tuple[str, ...] = ()
 
+    @property
+    def rejected(self) -> str | None:
+        """Why pve-cluster drops this value (in words), or ``None`` when it accepts it."""
+        return "; ".join(self.problems) or None
+
 
 def parse_migration(value: str) -> MigrationSettings:
     """Read a ``migration`` value: ``type=insecure,network=10.0.0.0/24`` or ``insecure,...``.
 
-    Follows pve-common ``parse_property_string``: split on commas, skip empty parts, ``k=v``
-    pairs, a part without ``=`` is the default key (``type``). Never raises.
+    Follows pve-common ``parse_property_string``: split on commas, skip parts of blanks only,
+    ``k=v`` pairs taken as they are (blanks included), a part without ``=`` is the default key
+    (``type``); then the schema: ``type`` required and secure/insecure, ``network`` a CIDR,
+    no other key. Never raises: what Proxmox would reject goes to ``problems``.
     """
-    found: dict[str, str] = {}
     problems: list[str] = []
-    for part in value.split(","):
+    text = value
+    if "#" in value:
+        text = value[: value.index("#")].rstrip(_BLANKS)
+        problems.append(f"a remark {value[value.index('#'):]!r} on the line: '#' starts a comment only at the "
+                        "start of a line, so Proxmox reads it as part of the value")
+    found: dict[str, str] = {}
+    for part in text.split(","):
         if not part.strip(_BLANKS):
             continue
         key, sep, item = part.partition("=")
         if not sep:
             key, item = "type", part
-        elif not key:
+        elif not key.strip(_BLANKS):
             problems.append(f"missing key before '=' in {part!r}")
             continue
         name = key.strip(_BLANKS)
@@ -144,9 +175,14 @@ def parse_migration(value: str) -> MigrationSettings:
         if name in found:
             problems.append(f"duplicate key {name!r}")
             continue
-        found[name] = item.strip(_BLANKS)
+        meant = item.strip(_BLANKS)
+        if meant != item and meant:
+            problems.append(f"blank around the value {item!r}: Proxmox reads the value with the blank")
+        found[name] = meant
     kind = found.get("type")
-    if kind is not None and kind not in MIGRATION_TYPES:
+    if kind is None:
+        problems.append("no type: the schema requires one (type=secure or type=insecure)")
+    elif kind not in MIGRATION_TYPES:
         problems.append(f"type {kind!r} is neither secure nor insecure")
     network = found.get("network")
     if network is not None and not _is_cidr(network):
@@ -170,14 +206,16 @@ def format_migration(kind: str, network: str | None = None) -> str:
 
 
 def _is_cidr(text: str) -> bool:
-    # pve-common's CIDR format wants an explicit prefix; host bits may be set (10.1.2.3/24).
-    if "/" not in text:
+    """pve-common's CIDR format: an address, ``/`` and a prefix of 8 to 32 (IPv6: 8 to 128);
+    host bits may be set (10.1.2.3/24)."""
+    address, slash, prefix = text.partition("/")
+    if not slash or not prefix.isascii() or not prefix.isdigit():
         return False
     try:
-        ipaddress.ip_network(text, strict=False)
+        network = ipaddress.ip_network(f"{address}/{int(prefix)}", strict=False)
     except ValueError:
         return False
-    return True
+    return 8 <= network.prefixlen <= network.max_prefixlen
 
 
 @dataclass(frozen=True)
@@ -214,9 +252,16 @@ class DatacenterConfig:
 
     @property
     def migration(self) -> MigrationSettings | None:
-        """The ``migration`` property as written, or ``None`` when the file has no such line."""
+        """The ``migration`` property as written (accepted or not), or ``None`` without one."""
         line = self.get("migration")
         return parse_migration(line.value) if line else None
+
+    @property
+    def effective_migration(self) -> MigrationSettings | None:
+        """The ``migration`` property as Proxmox uses it: ``None`` when absent or rejected
+        (pve-cluster drops a value its schema rejects, see the module notes)."""
+        migration = self.migration
+        return migration if migration is not None and migration.rejected is None else None
 
     @property
     def legacy_unsecure(self) -> bool | None:
@@ -226,8 +271,8 @@ class DatacenterConfig:
 
     @property
     def legacy_ignored(self) -> bool:
-        """Both keys are set and ``migration`` sets a type, so Proxmox ignores the old key."""
-        migration = self.migration
+        """Both keys are set and ``migration`` (accepted) sets a type, so Proxmox ignores the old key."""
+        migration = self.effective_migration
         return self.get(LEGACY_KEY) is not None and migration is not None and migration.type is not None
 
     @property
@@ -235,9 +280,10 @@ class DatacenterConfig:
         """The type Proxmox uses: ``migration``'s type, else the old key, else ``secure``.
 
         This is pve-cluster's rule: the new property wins when it sets a type; the deprecated
-        boolean only fills in when it does not; the schema default is ``secure``.
+        boolean only fills in when it does not (or when the property was rejected and dropped);
+        the schema default is ``secure``.
         """
-        migration = self.migration
+        migration = self.effective_migration
         if migration is not None and migration.type in MIGRATION_TYPES:
             return migration.type
         legacy = self.legacy_unsecure
@@ -247,8 +293,9 @@ class DatacenterConfig:
 
     @property
     def migration_network(self) -> str | None:
-        """The migration CIDR, or ``None``: then Proxmox migrates over the cluster network."""
-        migration = self.migration
+        """The migration CIDR, or ``None``: then Proxmox migrates over the cluster network
+        (also when the ``migration`` line is rejected)."""
+        migration = self.effective_migration
         return migration.network if migration is not None else None
 
     def with_migration(self, kind: str, network: str | None) -> str:

@@ -31,9 +31,10 @@ LEGACY_DRIVERS = ("ata_piix", "ata_generic", "pata_", "ide")
 
 @dataclass(frozen=True)
 class ControllerView:
-    """One SATA controller, from whichever sources answered."""
+    """One SATA controller, from whichever sources answered: always a real PCI device (a disk
+    whose controller cannot be told is an :class:`UnplacedDisk`, never a controller)."""
 
-    pci: str | None
+    pci: str
     driver: str | None
     banner: AhciController | None
     product: str | None
@@ -59,6 +60,15 @@ class ControllerView:
         }
 
 
+@dataclass(frozen=True)
+class UnplacedDisk:
+    """A SATA disk whose sysfs path leads to no PCI device: a missing link (a recording without
+    it), a hypervisor's virtual bus, a platform controller. Its controller is not guessed."""
+
+    name: str
+    link: str | None  # where /sys/block/NAME points, None when it is not a link
+
+
 def _lshw_controllers(ctx: ProbeContext) -> dict[str, StorageController]:
     result = ctx.run(LSHW_ARGV)
     if not result.ok:
@@ -69,33 +79,37 @@ def _lshw_controllers(ctx: ProbeContext) -> dict[str, StorageController]:
         return {}
 
 
-def _controllers(ctx: ProbeContext, sata_disks: tuple[Disk, ...]) -> list[ControllerView]:
-    """The controllers the SATA disks hang on, plus AHCI controllers the log names without disks."""
+def _controllers(ctx: ProbeContext, sata_disks: tuple[Disk, ...]) -> tuple[list[ControllerView], list[UnplacedDisk]]:
+    """The controllers the SATA disks hang on, plus AHCI controllers the log names without disks;
+    and the disks whose controller cannot be told from sysfs."""
     kernel = read_kernel_log(ctx)
     banners = {c.pci: c for c in kernel.log.controllers} if kernel.log else {}
     products = _lshw_controllers(ctx)
-    by_pci: dict[str | None, dict[str, Any]] = {}
+    by_pci: dict[str, dict[str, Any]] = {}
+    unplaced = []
     for disk in sata_disks:
         place = ata_place(ctx, disk)
-        pci = place.controller_pci if place else None
-        entry = by_pci.setdefault(pci, {"driver": controller_driver(ctx, place) if place else None, "disks": []})
+        if place is None or place.controller_pci is None:
+            unplaced.append(UnplacedDisk(disk.name, ctx.readlink(f"/sys/block/{disk.name}")))
+            continue
+        entry = by_pci.setdefault(place.controller_pci, {"driver": controller_driver(ctx, place), "disks": []})
         entry["disks"].append(disk.name)
     for pci in banners:
         by_pci.setdefault(pci, {"driver": "ahci", "disks": []})
     views = []
     for pci, entry in by_pci.items():
-        product = products.get(pci) if pci else None
+        product = products.get(pci)
         driver = entry["driver"] or (product.driver if product else None)
         # lshw prints the vendor as the product when its PCI id table lacks the device.
         name = (product.product if product.product != product.vendor else product.description) if product else None
-        views.append(ControllerView(pci, driver, banners.get(pci) if pci else None, name, tuple(entry["disks"])))
-    return views
+        views.append(ControllerView(pci, driver, banners.get(pci), name, tuple(entry["disks"])))
+    return views, unplaced
 
 
 def _evidence(ctx: ProbeContext, view: ControllerView) -> tuple[Evidence, ...]:
     found = []
     kernel = read_kernel_log(ctx)
-    if view.banner is not None and view.pci:
+    if view.banner is not None:
         found.append(Evidence("dmesg", kernel.lines_with(f"{view.pci}: AHCI", f"{view.pci}: flags:", limit=3)))
     if view.driver:
         found.append(Evidence(f"/sys/bus/pci/devices/{view.pci}/driver", f"-> {view.driver}"))
@@ -103,7 +117,7 @@ def _evidence(ctx: ProbeContext, view: ControllerView) -> tuple[Evidence, ...]:
 
 
 def _judge(ctx: ProbeContext, view: ControllerView) -> Finding:
-    name = view.pci or "controller"
+    name = view.pci
     what = f"{view.product} ({view.pci})" if view.product else name
     on = f" (disks: {', '.join(view.disks)})" if view.disks else ""
     evidence = _evidence(ctx, view)
@@ -130,6 +144,32 @@ def _judge(ctx: ProbeContext, view: ControllerView) -> Finding:
                    "driver link in sysfs.", "Run as root, so that dmesg can be read.", evidence)
 
 
+def _judge_unplaced(disk: UnplacedDisk, views: list[ControllerView]) -> Finding:
+    """Skip, not fail: nothing is known to be wrong, only this disk's controller is not known."""
+    why = "no PCI path in sysfs" if disk.link else "no device link in sysfs"
+    known = (f" Nothing here ties it to the SATA controller{'s' if len(views) != 1 else ''} found "
+             f"({', '.join(v.pci for v in views)})." if views else "")
+    return Finding(
+        Status.SKIP, disk.name,
+        f"{disk.name}: its controller could not be told ({why}), so its AHCI mode is not judged.{known}",
+        f"ls -l /sys/block/{disk.name} shows where the disk hangs; a disk on a SAS HBA, a RAID card "
+        "or a hypervisor's virtual bus has no AHCI mode to set.",
+        (Evidence(f"/sys/block/{disk.name}", f"-> {disk.link}" if disk.link else "(not a link)"),))
+
+
+def _summary(views: list[ControllerView], unplaced: list[UnplacedDisk]) -> str:
+    # A disk whose controller is unknown may sit on any of them: then every controller's mode counts.
+    modes = sorted({v.mode or "unknown" for v in views if v.disks or unplaced})
+    counted = (f"{len(views)} SATA controller{'s' if len(views) != 1 else ''}: "
+               + ", ".join(f"{m} mode" if m != "unknown" else "mode unknown" for m in modes))
+    if not unplaced:
+        return counted
+    names = ", ".join(d.name for d in unplaced)
+    if not views:
+        return f"No SATA controller could be told (no PCI path in sysfs for {names})"
+    return f"{counted}; the controller of {names} could not be told"
+
+
 def probe(ctx: ProbeContext) -> StepResult:
     inventory = probe_inventory(ctx)
     sata = tuple(d for d in inventory.disks if is_ata(d))
@@ -141,16 +181,14 @@ def probe(ctx: ProbeContext) -> StepResult:
         return StepResult(ID, TITLE, Status.SKIP, f"Not applicable: {why}.",
                           (Finding(Status.SKIP, "ahci", f"Not applicable: {why}."),),
                           {"driver_loaded": _driver_loaded(ctx), "controllers": []})
-    views = _controllers(ctx, sata)
-    findings = [_judge(ctx, view) for view in views]
+    views, unplaced = _controllers(ctx, sata)
+    findings = [_judge(ctx, view) for view in views] + [_judge_unplaced(disk, views) for disk in unplaced]
     if kernel.problem:
         findings.append(Finding(Status.OK, "dmesg", f"{kernel.problem[0].upper()}{kernel.problem[1:]}; "
                                 "the controller's driver was read from sysfs instead.", ""))
-    status = Status.worst([f.status for f in findings])
-    modes = sorted({v.mode or "unknown" for v in views if v.disks})
-    summary = (f"{len(views)} SATA controller{'s' if len(views) != 1 else ''}: "
-               + ", ".join(f"{m} mode" if m != "unknown" else "mode unknown" for m in modes))
-    return StepResult(ID, TITLE, status, summary, tuple(findings),
+    # Skip and ok rank alike: with no controller to judge, the step itself was skipped.
+    status = Status.worst([f.status for f in findings]) if views else Status.SKIP
+    return StepResult(ID, TITLE, status, _summary(views, unplaced), tuple(findings),
                       {"driver_loaded": _driver_loaded(ctx) or any(v.driver == "ahci" for v in views),
                        "controllers": [v.facts() for v in views]})
 

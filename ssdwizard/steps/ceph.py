@@ -14,7 +14,9 @@ Two things it leaves out decide the answer on Proxmox VE:
 
 The probe reads the ceph.conf the VMs' librbd uses (``/etc/pve/ceph.conf`` on Proxmox, with
 ``/etc/ceph/ceph.conf`` normally a link to it), the monitors' config database when ``ceph config
-dump`` answers, every VM config under ``/etc/pve/nodes/*/qemu-server/`` and ``storage.cfg``.
+dump`` answers (a ceph.conf Ceph's parser refuses gives none of its values: the database and the
+defaults decide, and the plan does not edit such a file), every VM config under
+``/etc/pve/nodes/*/qemu-server/`` and ``storage.cfg``.
 Facts follow DESIGN §3.2: ``vms`` and ``virtual_disks`` cover the whole cluster (``/etc/pve`` is
 cluster-wide), and ``ram_reserved_bytes`` is the sum over those VMs; the findings break it down
 per VM and per node. The plan turns the cache on per disk (``qm set``, or ``pvesh`` for a VM on
@@ -132,6 +134,9 @@ class Observed:
     running: tuple[int, ...]
     #: This node's RAM in bytes (None: /proc/meminfo unreadable).
     mem_total: int | None
+    #: Why Ceph refuses the ceph.conf ("/etc/pve/ceph.conf line 7: ..."); None: Ceph reads it (or
+    #: there is none). The plan does not edit a file Ceph refuses.
+    config_refused: str | None = None
 
     def value(self, option: str) -> Any:
         return next(v.value for v in self.values if v.option == option)
@@ -189,17 +194,24 @@ def probe(ctx: ProbeContext) -> StepResult:
     client = _client_name(storages, vms)
     database, db_note = _config_db(ctx, client, here)
     document = cephconf.parse(text) if text is not None else None
-    values = effective_values(document, real or path, client, database)
+    refusal = _refusal(document, real or path)
+    # A file Ceph refuses gives no value at all (md_config_t::parse_config_files stops before the
+    # first one): the monitors' database and the defaults decide, as without a file.
+    values = effective_values(None if refusal else document, real or path, client, database)
     size = int(values["rbd_cache_size"].value)
     mem_total, mem_evidence = _mem_total(ctx)
 
-    findings.insert(0, _settings_finding(values, path, real, client))
-    if document is not None and (real or path):
-        findings += _ignored_findings(document, real or path or "", client)
-        for number, message in document.problems:
-            findings.append(Finding(Status.WARN, "ceph.conf", f"{real} line {number}: {message}.",
-                                    "Fix the line: since Octopus Ceph refuses to read a file with a syntax error.",
-                                    (Evidence(real or path or "", f"{number}: {text.split(chr(10))[number - 1] if text else ''}"),)))
+    findings.insert(0, _settings_finding(values, path, real, client, refusal))
+    if document is not None and text is not None and (real or path):
+        where = real or path or ""
+        if refusal is not None:
+            findings.append(_refused_finding(document, text, where))
+        else:
+            findings += _ignored_findings(document, where, client)
+        for number, message in document.notes:
+            findings.append(Finding(Status.WARN, "ceph.conf", f"{where} line {number}: {message}.",
+                                    "Write the header without blanks inside the brackets.",
+                                    (Evidence(where, f"{number}: {_line_text(text, number)}"),)))
     if values["rbd_cache"].value is False:
         findings.append(Finding(Status.WARN, "rbd_cache", f"rbd_cache is false ({values['rbd_cache'].where}). QEMU "
                                 "sets rbd_cache itself for each disk from its cache mode, so VMs with "
@@ -235,7 +247,8 @@ def probe(ctx: ProbeContext) -> StepResult:
     }
     observed = Observed(local_node=here, nodes=tuple(ctx.listdir(NODES_DIR)), config_path=real or path,
                         config_text=text, client=client, values=tuple(values.values()), disks=tuple(disks),
-                        running=tuple(vm.vmid for vm in rbd_vms if vm.running), mem_total=mem_total)
+                        running=tuple(vm.vmid for vm in rbd_vms if vm.running), mem_total=mem_total,
+                        config_refused=refusal)
     status = Status.worst([f.status for f in findings])
     return StepResult(ID, TITLE, status, _summary(rbd_vms, disks, size, here), tuple(findings), facts,
                       observed=observed)
@@ -409,12 +422,53 @@ def _show(option: str, value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+def _refusal(document: cephconf.CephConf | None, where: str | None) -> str | None:
+    """``FILE line N: reason`` when Ceph's parser refuses the file, else None."""
+    refusal = document.refusal if document is not None else None
+    if refusal is None:
+        return None
+    number, reason = refusal
+    return f"{where} line {number}: {reason}"
+
+
+def _line_text(text: str, number: int) -> str:
+    lines = text.split("\n")
+    return lines[number - 1].rstrip("\r") if 0 < number <= len(lines) else ""
+
+
+def _refused_finding(document: cephconf.CephConf, text: str, where: str) -> Finding:
+    """The one finding for a file Ceph refuses: the first error is the one Ceph reports (it stops
+    there), every other line it would refuse is in the evidence so that one pass fixes them all.
+
+    Proxmox adds ``conf=/etc/pve/ceph.conf`` to a pveceph-managed storage's drive (proxmox/pve-storage
+    src/PVE/CephConfig.pm ``ceph_connect_option``, RBDPlugin ``path``), and QEMU fails the disk when
+    an explicit conf does not read (qemu/qemu block/rbd.c ``qemu_rbd_connect``: "error reading conf
+    file"); without ``conf=`` it goes on with the defaults."""
+    problems = document.problems
+    number, reason = problems[0]
+    more = len(problems) - 1
+    message = (f"{where} is refused by Ceph's parser (line {number}: {reason}), so none of its values apply: "
+               "librbd reads no setting from it, and the settings shown are Ceph's defaults (or the monitors' "
+               "database). Proxmox gives QEMU this file for the VMs' Ceph disks (conf=), and QEMU stops on a "
+               "file Ceph cannot read: VMs started now may fail to open them; running VMs keep what they read "
+               "when they started.")
+    if more:
+        message += f" Ceph would refuse {more} more line{'s' if more != 1 else ''} (in the evidence)."
+    return Finding(Status.WARN, "ceph.conf", message,
+                   f"Fix line {number} (since Octopus Ceph refuses a whole file for one syntax error; check it "
+                   f"with `ceph-conf -c {where} --list-all-sections`). The wizard does not edit a file Ceph "
+                   "refuses: run it again once Ceph reads the file.",
+                   tuple(Evidence(where, f"{n}: {_line_text(text, n)}") for n, _ in problems))
+
+
 def _settings_finding(values: dict[str, EffectiveValue], path: str | None, real: str | None,
-                      client: str) -> Finding:
+                      client: str, refusal: str | None = None) -> Finding:
     lines = [f"{name} = {_show(name, v.value)}  ({v.where})" for name, v in values.items()]
     problems = [v.problem for v in values.values() if v.problem]
     where = f"{path}" + (f" (a link to {real})" if real and real != path else "")
     source = f"librbd reads {where} as {client}" if path else f"no ceph.conf: {client} uses Ceph's defaults"
+    if path and refusal:
+        source = f"Ceph refuses {where} ({refusal}), so {client} gets none of its values"
     status = Status.WARN if problems else Status.OK
     message = f"Effective rbd cache settings: {source}."
     if problems:
@@ -620,15 +674,23 @@ def plan(result: StepResult, choices: Mapping[str, str]) -> Plan | None:
         for name, row in table.items():
             if observed.value(name) != row.guide:
                 wanted[name] = row.guide_text
+    warnings: list[str] = []
+    if wanted and observed.config_refused is not None:
+        # Editing one line of a file Ceph refuses would still leave every value unread, and the
+        # diff would look like a fix. The admin fixes the broken line first; the next run plans.
+        warnings.append(f"{observed.config_path} is not edited: Ceph refuses it ({observed.config_refused}), so "
+                        f"no value written there would apply. Fix that line, then run the wizard again to set "
+                        f"{', '.join(wanted)}.")
+        wanted = {}
     conf_change = _conf_change(observed, wanted, choice)
     if conf_change is not None:
         changes.extend(conf_change)
 
     if not changes:
-        return None
+        return Plan(ID, (), tuple(warnings)) if warnings else None
     old_size = observed.value("rbd_cache_size")
     new_size = table["rbd_cache_size"].guide if "rbd_cache_size" in wanted else old_size
-    return Plan(ID, tuple(changes), tuple(_ram_warnings(observed, turned_on, old_size, new_size)),
+    return Plan(ID, tuple(changes), tuple(warnings + _ram_warnings(observed, turned_on, old_size, new_size)),
                 tuple(_notes(observed, turned_on, bool(wanted))))
 
 

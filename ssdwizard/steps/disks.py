@@ -116,10 +116,11 @@ def probe(ctx: ProbeContext) -> StepResult:
             findings.append(_quirk_finding(disk, quirks, quirk_evidence))
     findings += _tool_notes(identities)
     focus = focus_disks(ctx)
-    how = "chosen with --disk" if ctx.chosen_disks is not None else "every SSD and virtual disk"
+    # The same words for --disk and for the wizard's disk choice: a probe does not know which.
+    how = "your choice" if ctx.chosen_disks is not None else "every SSD and virtual disk"
     if focus:
         findings.append(Finding(Status.OK, "focus", f"The later steps focus on {', '.join(d.name for d in focus)} ({how}).",
-                                "Choose others with --disk NAME[,NAME]."))
+                                "Choose others with --disk NAME[,NAME], or in the wizard on the disk choice."))
     else:
         findings.append(Finding(Status.OK, "focus", "No SSD found: the later steps have no disk to tune.",
                                 "If a disk is an SSD that the kernel reports as rotating, choose it with --disk NAME."))

@@ -190,6 +190,18 @@ class Settings:
         return self.config is not None and self.config.legacy_unsecure is True
 
     @property
+    def rejected(self) -> str | None:
+        """Why pve-cluster drops the ``migration`` line, or ``None`` (accepted, or no such line).
+        The type and network above are then what Proxmox uses without it, not what it says."""
+        migration = self.config.migration if self.config is not None else None
+        return migration.rejected if migration is not None else None
+
+    @property
+    def defaulted(self) -> bool:
+        """Nothing in datacenter.cfg that Proxmox reads sets the type: its default applies."""
+        return self.legacy_line is None and (self.migration_line is None or self.rejected is not None)
+
+    @property
     def from_legacy(self) -> bool:
         """The type in effect comes from the deprecated key (no ``migration`` type is set)."""
         return self.legacy_line is not None and not (self.config is not None and self.config.legacy_ignored)
@@ -202,6 +214,8 @@ class Settings:
 
 
 def read_settings(ctx: ProbeContext) -> Settings:
+    """The settings in effect: the parser's ``migration_type``/``migration_network`` are what
+    pve-cluster uses (a rejected ``migration`` line counts as absent), never the lenient reading."""
     text = ctx.read_text(DATACENTER_CFG)
     if text is None:
         return Settings(None, None, dc.DEFAULT_MIGRATION_TYPE, None, None, None)
@@ -373,10 +387,8 @@ def _settings_findings(settings: Settings) -> list[Finding]:
     findings: list[Finding] = []
     config, ev = settings.config, (settings.evidence(),)
     migration = config.migration if config is not None else None
-    if migration is not None and migration.problems:
-        findings.append(Finding(Status.WARN, "datacenter.cfg", "The migration line does not match Proxmox's "
-                                f"schema: {'; '.join(migration.problems)}. Proxmox rejects such a value.",
-                                "Write it as `migration: type=secure|insecure,network=CIDR` (no blanks).", ev))
+    if migration is not None and migration.rejected is not None and settings.migration_line is not None:
+        findings.append(_rejected_finding(settings, migration, settings.migration_line))
     if settings.legacy_line is not None:
         ignored = config is not None and config.legacy_ignored
         message = (f"`{settings.legacy_line.text.strip()}` is deprecated since {dc.LEGACY_SINCE}, when "
@@ -390,6 +402,34 @@ def _settings_findings(settings: Settings) -> list[Finding]:
                                 "Remove it and set the type on the migration line instead (the plan does "
                                 "both where a dedicated network exists).", ev))
     return findings
+
+
+def _rejected_finding(settings: Settings, migration: dc.MigrationSettings, line: dc.PropertyLine) -> Finding:
+    """pve-cluster drops a ``migration`` value its schema rejects (with a warning in the log
+    only), so what the line says is not what migrations do."""
+    if settings.from_legacy:
+        effect = (f"migration is {settings.type} (from the deprecated {dc.LEGACY_KEY}, which fills in) "
+                  "over the cluster network")
+    else:
+        effect = "migration is secure (the ssh tunnel, Proxmox's default) over the cluster network"
+    message = (f"pve-cluster ignores this migration line: {migration.rejected}. Proxmox drops a value its "
+               f"schema rejects (with only a 'parse error' warning in its log), so {effect}, whatever the line "
+               "says.")
+    meant = None
+    if migration.type is not None:
+        try:
+            meant = dc.format_migration(migration.type, migration.network)
+        except ValueError:  # the type or network itself is what Proxmox rejects
+            meant = None
+    if meant is not None:
+        advice = (f"Fix the line: `migration: {meant}` (one value, no blank after a comma, no remark on the "
+                  "line; a `#` comment needs a line of its own).")
+    else:
+        advice = ("Fix the line: `migration: type=secure` or `migration: type=insecure,network=10.1.2.0/24` "
+                  "(a type is required; no blank after a comma, no remark on the line; a `#` comment needs "
+                  "a line of its own).")
+    return Finding(Status.WARN, "datacenter.cfg", message, advice,
+                   (Evidence(f"{DATACENTER_CFG}:{line.number}", line.text),))
 
 
 def mib_to_gbit(mib_s: float) -> float:
@@ -478,7 +518,7 @@ def _failure_finding(m: Migration) -> Finding:
 def _transport_finding(settings: Settings, network: str | None, why: str, used: tuple[str, str] | None,
                        link: Link | None, cluster: ClusterAddress | None, view: NetView) -> Finding:
     kind = settings.type + (f" (from the deprecated {dc.LEGACY_KEY})" if settings.from_legacy else "")
-    if settings.text is None or (settings.migration_line is None and settings.legacy_line is None):
+    if settings.text is None or settings.defaulted:
         kind += " (Proxmox's default)"
     evidence = [settings.evidence()]
     if cluster is not None and settings.network is None:

@@ -27,7 +27,8 @@ from ssdwizard.machine.context import ProbeContext
 from ssdwizard.model import Evidence, Finding, Status, StepResult
 from ssdwizard.steps import chosen
 from ssdwizard.machine.inventory import probe_inventory
-from ssdwizard.machine.placement import PlacedMount, Placement, lsblk_specs, probe_placement
+from ssdwizard.machine.placement import (PlacedMount, Placement, StackedDevice, device_of_mount, lsblk_specs,
+                                         probe_all_devices, probe_placement)
 
 ID = "mount"
 TITLE = "Mount options"
@@ -118,8 +119,7 @@ def probe(ctx: ProbeContext) -> StepResult:
     document, fstab_findings = _read_fstab(ctx)
     findings += fstab_findings
     matched = _match_fstab(ctx, placement, document) if document else []
-    facts["fstab"] = [{"spec": e.spec, "file": e.file, "vfstype": e.vfstype, "options": list(e.options),
-                       "dump": e.dump, "pass": e.pass_} for e, _ in matched]
+    facts["fstab"] = _fstab_facts(ctx, placement, document, matched) if document else []
     facts["mounts"] = [{"target": m.target, "options": list(_live_options(m))} for m in placement.mounts if m.mount]
     filesystems: dict[str, _Filesystem] = {}
     for mount in placement.mounts:
@@ -204,6 +204,47 @@ def _match_fstab(ctx: ProbeContext, placement: Placement, document: Fstab) -> li
             # the mount point ties the line to a live mount on a focus disk.
             matched.append((entry, targets[entry.mount_point]))
     return matched
+
+
+def _fstab_facts(ctx: ProbeContext, placement: Placement, document: Fstab,
+                 matched: list[tuple[FstabEntry, str]]) -> list[dict[str, Any]]:
+    """Every entry of fstab in file order (comments, blank and malformed lines aside), each with
+    the disk it is on and whether that is a focus disk: the lines the findings and the plan are about."""
+    focus = {entry.number: key for entry, key in matched}
+    # disk and focus beside the mount point: the wizard's facts table shows the columns in this
+    # order, and a long UUID= spec pushes the last ones off an 80- or 100-column screen.
+    return [{"line": e.number, "file": e.file, "disk": _entry_disk(ctx, placement, e, focus.get(e.number)),
+             "focus": e.number in focus, "spec": e.spec, "vfstype": e.vfstype, "options": list(e.options),
+             "dump": e.dump, "pass": e.pass_}
+            for e in document.entries]
+
+
+def _entry_disk(ctx: ProbeContext, placement: Placement, entry: FstabEntry, key: str | None) -> str | None:
+    """The disk an fstab line is on, comma-separated when its device spans several (as the
+    filesystem step's ``disk``); None for what names no device (tmpfs, proc, a network share, a
+    swap file, a bind mount off the focus disks) or a device that is not here (a UUID of a disk
+    that is gone). A focus line is on the focus filesystem the findings tie it to."""
+    devices = probe_all_devices(ctx)
+    device: StackedDevice | None
+    if key is not None:
+        # A focus line: the very filesystem the findings are about, with every disk it spans.
+        device = (next((d for d in devices if d.name == key), None)
+                  or next((d for d in placement.devices if d.name == key), None))
+    else:
+        spec = _fstab_spec(entry)
+        device = next((d for d in devices if spec in d.specs), None)
+        if device is None and spec.startswith("/dev/"):
+            real = ctx.realpath(spec)
+            device = next((d for d in devices if real in d.specs), None)
+        tag = entry.spec_tag
+        if (device is None and tag is not None and placement.mountinfo is not None
+                and not any(s.startswith(f"{tag[0]}=") for d in devices for s in d.specs)):
+            # lsblk gave no such tags at all (no udev; sysfs knows none): the live mount at the
+            # line's mount point says which device. A tag that lsblk does give but no device has
+            # names a filesystem that is not here, and stays unresolved.
+            mount = placement.mountinfo.visible(entry.mount_point)
+            device = device_of_mount(devices, mount) if mount is not None else None
+    return ",".join(device.disks) if device is not None else None
 
 
 def _read_fstab(ctx: ProbeContext) -> tuple[Fstab | None, list[Finding]]:

@@ -148,6 +148,114 @@ def test_what_ceph_rejects_is_listed_and_kept(text, line):
     assert document.problems and document.problems[0][0] == line
 
 
+# ------------------------------------------------------------------ files Ceph refuses
+# tests/fixtures/cephconf/refused/: ceph-conf-02 (pveceph init) with two rbd lines, then one break
+# each, hand-derived (see SOURCES.md there). The door decodes undecodable bytes as U+FFFD.
+
+REFUSED = CEPH / "refused"
+
+
+def read_refused(name: str) -> str:
+    return (REFUSED / name).read_bytes().decode("utf-8", errors="replace")
+
+
+def test_the_base_of_the_refused_files_is_read():
+    document = cephconf.parse(read_refused("accepted-base.conf"))
+    assert document.refusal is None and document.problems == ()
+    assert cephconf.effective(document)["rbd_cache_size"].value == 64 << 20
+
+
+@pytest.mark.parametrize(
+    "name, line, words",
+    [
+        ("no-final-newline.conf", 15, "does not end with a newline"),
+        ("invalid-utf8.conf", 11, "not valid UTF-8"),
+        ("indented-header.conf", 12, "header is indented"),
+        ("text-after-quote.conf", 15, "text after the closing quote: 'M'"),
+        ("no-equals.conf", 14, "no '='"),
+    ],
+)
+def test_each_form_ceph_refuses_names_its_line(name, line, words):
+    text = read_refused(name)
+    document = cephconf.parse(text)
+    assert document.render() == text
+    assert document.refusal is not None
+    number, reason = document.refusal
+    assert (number, words in reason) == (line, True), document.refusal
+    assert document.problems == (document.refusal,)  # one break, one problem
+
+
+def test_the_utf8_check_comes_before_the_grammar():
+    # Ceph runs check_utf8 on the whole buffer before parsing: a later bad byte is what it reports,
+    # not the earlier line without '='.
+    document = cephconf.parse("[global]\n\tfoo\n# caf\ufffd\n")
+    assert document.refusal == (3, "bytes that are not valid UTF-8; Ceph checks the whole file first and rejects it")
+    assert [n for n, _ in document.problems] == [3, 2]
+    # check_utf8 also refuses the noncharacters U+FFFE/U+FFFF and surrogates (surrogateescape).
+    assert cephconf.parse("[global]\nx = \ufffe\n").refusal[0] == 2
+    assert cephconf.parse("[global]\nx = \udce9\n").refusal[0] == 2
+
+
+def test_valid_utf8_is_accepted():
+    # ceph-conf-10 has a Cyrillic comment (valid UTF-8, two bytes a letter).
+    text = read("ceph-conf-10.txt")
+    assert any(ord(ch) > 127 for ch in text)
+    assert cephconf.parse(text).refusal is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # ceph-conf-04: comment lines and empty lines before the first header.
+        "# You must place the following entries \n# if you want\n\n\n[client]\nrbd_cache = true\n",
+        # An indented comment before the first header (the skipper takes blanks before '#').
+        "   ; note\n[global]\nx = 1\n",
+        # Lines of blanks inside a section, after a header and after a setting.
+        "[global]\n   \n\tx = 1\n \t \n[client]\n\ty = 2\n",
+        # Quoted values, with a comment after them; an empty quoted value.
+        "[client]\n\tkeyring = \"/etc/pve/priv/$cluster.$name.keyring\"   # quoted\n\tx = ''\n",
+        # The last line a comment without a newline: the skipper takes it before the end.
+        "[global]\n\tx = 1\n# the end",
+        # A header with a comment after it; a continued value.
+        "[global] ; main\n\tlog file = /a\\\n/b\n",
+        # One setting on line 1 and nothing else but blank and comment lines (filed under [global]).
+        "log dir = barfoo\n   \n# c\n",
+        "",
+    ],
+)
+def test_accepted_edge_cases(text):
+    assert cephconf.parse(text).refusal is None
+
+
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        ("  \n[global]\nx = 1\n", 1, "a line of blanks before the first [section]"),
+        ("# c\n\t\n[global]\n", 2, "a line of blanks before the first [section]"),
+        ("\nlog dir = barfoo\n", 2, "before the first [section]"),   # a lone setting not on line 1
+        ("# c\nlog dir = barfoo\n", 2, "before the first [section]"),
+        ("log dir = barfoo\n[global]\n", 1, "before the first [section]"),
+        ("[global]\n\tx = 1\n[client]", 3, "does not end with a newline"),
+        ("[global]\n\tx = 1 # comment", 2, "does not end with a newline"),
+        ("[global]\n\tx = 1\n   ", 3, "does not end with a newline"),
+        ("[global] x\n", 1, "text after the section header"),
+        ("[client]\n\tkeyring = 'k' ; c\n\tx = \"1\" 2\n", 3, "text after the closing quote"),
+    ],
+)
+def test_more_forms_ceph_refuses(text, line, words):
+    document = cephconf.parse(text)
+    assert document.render() == text
+    assert document.refusal is not None and document.refusal[0] == line and words in document.refusal[1]
+
+
+def test_blanks_inside_the_brackets_are_accepted_but_noted():
+    document = cephconf.parse("[ client ]\n\trbd cache size = 64M\n")
+    assert document.refusal is None
+    assert document.notes == ((1, "the section name ' client ' has blanks inside the brackets; Ceph keeps them, "
+                                  "so this is not the section [client]"),)
+    assert cephconf.effective(document)["rbd_cache_size"].setting is None
+
+
 def test_last_occurrence_wins_and_repeated_sections_merge():
     document = cephconf.parse("[mds.a]\n        log_file = 1\n        log_file = 3\n[client]\nx = 1\n[mds.a]\ny = 2\n")
     assert document.get("mds.a", "log file").value == "3"

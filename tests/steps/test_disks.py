@@ -54,8 +54,12 @@ def test_legacy_box_has_a_sata_iii_ssd_on_a_3_gbps_link():
 
 
 def test_chosen_disks_become_the_focus():
-    _, ctx = run(PROFILES_DIR / "pve-ceph-node", chosen=("sdd", "sdb"))
+    result, ctx = run(PROFILES_DIR / "pve-ceph-node", chosen=("sdd", "sdb"))
     assert [d.name for d in focus_disks(ctx)] == ["sdb", "sdd"]
+    # The same words whether --disk or the wizard's disk choice chose them (a probe cannot tell).
+    [focus] = [f for f in result.findings if f.subject == "focus"]
+    assert focus.message == "The later steps focus on sdb, sdd (your choice)."
+    assert "--disk NAME[,NAME]" in focus.advice and "disk choice" in focus.advice
 
 
 def test_virtio_disk_with_rotational_1_is_flagged():

@@ -10,17 +10,19 @@ from pathlib import Path
 
 import pytest
 
+from conftest import FIXTURES
 from ssdwizard.data import PROFILES_DIR
 from ssdwizard.parsers import datacenter
 from ssdwizard.runner import run_step
 from ssdwizard.steps import STEPS, migration
 from ssdwizard.machine.context import ProbeContext
-from ssdwizard.model import Status, Step
+from ssdwizard.model import Evidence, Status, Step
 from ssdwizard.system import ProfileSystem
 
 PVE = PROFILES_DIR / "pve-ceph-node"
 STEP = next(s for s in STEPS if s.id == migration.ID)  # with its Proxmox gate, as the table runs it
 IP_ARGV = ["ip", "-json", "addr"]
+DATACENTER_FIXTURES = FIXTURES / "datacenter"
 
 
 def run(profile: Path, choices: dict | None = None):
@@ -294,6 +296,98 @@ def test_both_keys_set_says_the_old_one_is_ignored(pve_copy):
     assert "ignores the old key" in finding(result, "migration_unsecure").message
     edit = result.plan.changes[0]
     assert edit.after == "migration: type=insecure,network=10.10.10.0/24\n"
+
+
+# ---- a migration line Proxmox rejects (issue 13) --------------------------------------------------
+
+def _with_datacenter_fixture(pve_copy, name: str) -> tuple[Path, str]:
+    profile = pve_copy()
+    text = (DATACENTER_FIXTURES / name).read_bytes().decode("utf-8")
+    write(profile, "/etc/pve/datacenter.cfg", text)
+    return profile, text
+
+
+@pytest.mark.parametrize(
+    "name,number,meant",
+    [
+        ("datacenter-cfg-04.txt", 2, "`migration: type=insecure,network=192.168.155.0/24`"),
+        ("handmade-rejected-remark.txt", 2, "`migration: type=insecure,network=172.16.1.0/24`"),
+        ("handmade-rejected-no-type.txt", 2, "a type is required"),
+    ],
+)
+def test_rejected_migration_line_is_reported_and_the_defaults_are_the_facts(pve_copy, name, number, meant):
+    profile, text = _with_datacenter_fixture(pve_copy, name)
+    bad_line = text.splitlines()[number - 1]
+    result = run(profile)
+    rejected = finding(result, "datacenter.cfg")
+    assert rejected.status is Status.WARN
+    assert rejected.evidence == (Evidence(f"/etc/pve/datacenter.cfg:{number}", bad_line),)
+    assert "pve-cluster ignores this migration line" in rejected.message
+    assert "secure" in rejected.message and "over the cluster network" in rejected.message
+    assert "Fix the line" in rejected.advice and meant in rejected.advice
+    # the facts are what Proxmox does, not what the line says
+    assert (result.facts["type"], result.facts["network"], result.facts["legacy_unsecure"]) == \
+        ("secure", None, False)
+    link = finding(result, "link")
+    assert "secure (Proxmox's default), over 192.168.1.0/24 (the cluster network" in link.message
+    assert link.status is Status.OK  # not "no address in 172.16.1.0/24 / 192.168.155.0/24"
+    assert "Migrations are secure (ssh)" in finding(result, "security").message
+
+
+def test_rejected_line_is_replaced_by_a_correct_one_when_the_step_plans_anyway(pve_copy):
+    profile, before = _with_datacenter_fixture(pve_copy, "datacenter-cfg-04.txt")
+    result = run(profile)
+    (edit,) = result.plan.changes
+    assert edit.before == before
+    assert edit.after == "keyboard: en-us\nmigration: type=insecure,network=10.10.10.0/24\n"
+    after = datacenter.parse(edit.after)
+    assert after.migration.rejected is None and after.migration_network == "10.10.10.0/24"
+
+
+def test_the_plan_is_not_built_on_the_rejected_network(pve_copy):
+    # A second private network, slower than the bond, is the one the rejected line names: read
+    # leniently, the plan would prefer it as "the configured network". Proxmox ignores the
+    # line, so nothing is configured and the plan takes the fastest dedicated network.
+    profile = pve_copy()
+    interfaces = json.loads((PVE / "commands" / "ip-json-addr.json").read_text())
+    extra = json.loads(json.dumps(next(i for i in interfaces if i["ifname"] == "bond0")))
+    extra.update(ifname="ens2", ifindex=99)
+    extra["addr_info"] = [dict(extra["addr_info"][0], local="10.20.20.11", broadcast="10.20.20.255",
+                               label="ens2")]
+    set_ip_json(profile, interfaces + [extra])
+    write(profile, "/etc/pve/datacenter.cfg", "keyboard: en-us\nmigration: type=insecure, network=10.20.20.0/24\n")
+    result = run(profile)
+    assert {c.network for c in result.observed.candidates} == {"10.10.10.0/24", "10.20.20.0/24"}
+    assert result.observed.default_network == "10.10.10.0/24"
+    assert result.plan.changes[0].after == "keyboard: en-us\nmigration: type=insecure,network=10.10.10.0/24\n"
+    assert result.facts["network"] is None
+
+
+def test_rejected_line_without_a_dedicated_network_gets_no_plan(pve_copy):
+    profile, _ = _with_datacenter_fixture(pve_copy, "handmade-rejected-remark.txt")
+    interfaces = [i for i in json.loads((PVE / "commands" / "ip-json-addr.json").read_text())
+                  if i["ifname"] not in ("bond0", "ens1f0", "ens1f1")]
+    set_ip_json(profile, interfaces)
+    result = run(profile)
+    assert result.plan is None
+    assert "no dedicated private network" in migration.refusal(result, {})
+    assert finding(result, "datacenter.cfg").status is Status.WARN
+    assert (result.facts["type"], result.facts["network"]) == ("secure", None)
+
+
+def test_rejected_line_leaves_the_deprecated_key_in_charge(pve_copy):
+    profile = pve_copy()
+    write(profile, "/etc/pve/datacenter.cfg",
+          "\nkeyboard: en-us\nmigration_unsecure: 1\nmigration: type=secure, network=10.10.10.0/24\n")
+    result = run(profile)
+    assert (result.facts["type"], result.facts["network"], result.facts["legacy_unsecure"]) == \
+        ("insecure", None, True)
+    rejected = finding(result, "datacenter.cfg")
+    assert "insecure (from the deprecated migration_unsecure" in rejected.message
+    assert rejected.evidence[0].source == "/etc/pve/datacenter.cfg:4"
+    assert "Proxmox still reads it" in finding(result, "migration_unsecure").message
+    assert finding(result, "security").status is Status.WARN  # insecure over the management network
+    assert result.plan.changes[0].after == "\nkeyboard: en-us\nmigration: type=insecure,network=10.10.10.0/24\n"
 
 
 # ---- machines without Proxmox -----------------------------------------------------------------------

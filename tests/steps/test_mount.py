@@ -18,16 +18,18 @@ def about(result, subject_part: str, text: str):
     return [f for f in result.findings if subject_part in f.subject and text in f.message]
 
 
-def test_facts_list_the_focus_fstab_lines_and_live_options(make_profile):
+def test_facts_list_the_fstab_lines_and_live_options(make_profile):
     result = mount.probe(context(loop_profile(make_profile)))
     specs = [e["spec"] for e in result.facts["fstab"]]
     # UUID=, LABEL=, a /dev path, PARTUUID= and a second LABEL= all resolve through lsblk's columns.
     assert specs == ["UUID=eacd632d-0994-4fdd-bcf9-aecaa2cdbe90", "LABEL=oldroot", "/dev/sdb3",
                      "PARTUUID=ccbe7d07-4ba3-c54d-bb01-27673659d443", "UUID=ef8338ef-a4c3-41e6-aaf6-329985976a49",
                      "LABEL=ssdbtrfs"]
-    assert result.facts["fstab"][0] == {"spec": "UUID=eacd632d-0994-4fdd-bcf9-aecaa2cdbe90", "file": "/mnt/ssdw/data",
-                                        "vfstype": "ext4", "options": ["noatime", "discard", "commit=600"],
-                                        "dump": 0, "pass": 2}
+    assert result.facts["fstab"][0] == {"line": 3, "spec": "UUID=eacd632d-0994-4fdd-bcf9-aecaa2cdbe90",
+                                        "file": "/mnt/ssdw/data", "vfstype": "ext4",
+                                        "options": ["noatime", "discard", "commit=600"], "dump": 0, "pass": 2,
+                                        "disk": "sdb", "focus": True}
+    assert all(e["focus"] for e in result.facts["fstab"])  # sdb and sdc are both in focus
     live = {m["target"]: m["options"] for m in result.facts["mounts"]}
     assert live["/mnt/ssdw/data"] == ["rw", "relatime", "discard", "commit=600"]
     assert "/" not in live  # the host's root on vda is not a focus disk
@@ -133,9 +135,11 @@ def test_broken_fstab_lines_are_findings_not_a_crash(make_profile):
 
 
 def test_foreign_and_binary_fstabs_do_not_crash(make_profile):
-    # Corpus fstab-10 belongs to another machine: none of its lines names a focus filesystem.
+    # Corpus fstab-10 belongs to another machine: none of its lines names a focus filesystem
+    # (or any disk here), so every line is listed, on no disk and out of focus.
     other = mount.probe(context(loop_profile(make_profile, fstab=(FIXTURES / "fstab" / "fstab-10.txt").read_text())))
-    assert other.facts["fstab"] == []
+    assert other.facts["fstab"]
+    assert all(e["disk"] is None and e["focus"] is False for e in other.facts["fstab"])
     assert about(other, "/mnt/ssdw/data", "no line in /etc/fstab")
     binary = mount.probe(context(loop_profile(make_profile, fstab="\x00\x01\x02 \x00\x00\x00\n\x7fELF\x00")))
     assert binary.status is Status.WARN
@@ -187,8 +191,9 @@ def test_fedora_lvm_vg_lv_spec_and_discard(make_profile):
 def test_demo_profiles(name, status, fstab_files):
     result = mount.probe(ProbeContext(ProfileSystem(PROFILES_DIR / name)))
     assert result.status is status
-    assert [e["file"] for e in result.facts["fstab"]] == fstab_files
-    assert "/mnt/backup" not in [e["file"] for e in result.facts["fstab"]]  # pve: the HDD's line is not ours
+    assert [e["file"] for e in result.facts["fstab"] if e["focus"]] == fstab_files
+    # pve: the HDD's line is listed but not ours
+    assert "/mnt/backup" not in [e["file"] for e in result.facts["fstab"] if e["focus"]]
     timer = [f for f in result.findings if f.subject == "fstrim.timer"]
     assert len(timer) == 1
     assert (timer[0].status is Status.OK) == (name == "nvme-workstation")  # only there is the timer enabled
