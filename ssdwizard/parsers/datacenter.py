@@ -205,6 +205,58 @@ def format_migration(kind: str, network: str | None = None) -> str:
     return f"type={kind},network={network}"
 
 
+#: The operations of the ``bwlimit`` property (pve-common JSONSchema ``$bwlimit_format``).
+BWLIMIT_KEYS = ("default", "restore", "migration", "clone", "move")
+
+
+@dataclass(frozen=True)
+class Bwlimit:
+    """The ``bwlimit`` property string: a limit in KiB/s per operation (pve-common's schema:
+    ``default``, ``restore``, ``migration``, ``clone``, ``move``, each a number of at least 0;
+    Proxmox's API documents them as KiB/s). ``problems`` is what the schema rejects; with any,
+    pve-cluster drops the whole line, as for ``migration``."""
+
+    limits: dict[str, float]
+    problems: tuple[str, ...] = ()
+
+    def limit_for(self, operation: str) -> float | None:
+        """The limit an operation gets from this line: its own, else ``default`` (pve-storage
+        ``get_bandwidth_limit``: ``$limits->{$operation} // $limits->{default}``)."""
+        if self.problems:
+            return None
+        value = self.limits.get(operation)
+        return value if value is not None else self.limits.get("default")
+
+
+def parse_bwlimit(value: str) -> Bwlimit:
+    """Read ``migration=500000,default=100000``. Never raises."""
+    limits: dict[str, float] = {}
+    problems: list[str] = []
+    for part in value.split(","):
+        if not part.strip(_BLANKS):
+            continue
+        key, sep, item = part.partition("=")
+        if not sep:
+            problems.append(f"{part!r} has no key (bwlimit has no default key)")
+            continue
+        if key not in BWLIMIT_KEYS:
+            problems.append(f"unknown key {key!r}")
+            continue
+        if key in limits:
+            problems.append(f"duplicate key {key!r}")
+            continue
+        try:
+            number = float(item)
+        except ValueError:
+            problems.append(f"{key}={item!r} is not a number")
+            continue
+        if not number >= 0 or number == float("inf"):
+            problems.append(f"{key}={item!r} is not a limit of 0 or more")
+            continue
+        limits[key] = number
+    return Bwlimit(limits, tuple(problems))
+
+
 def _is_cidr(text: str) -> bool:
     """pve-common's CIDR format: an address, ``/`` and a prefix of 8 to 32 (IPv6: 8 to 128);
     host bits may be set (10.1.2.3/24)."""
@@ -297,6 +349,19 @@ class DatacenterConfig:
         (also when the ``migration`` line is rejected)."""
         migration = self.effective_migration
         return migration.network if migration is not None else None
+
+    @property
+    def bwlimit(self) -> Bwlimit | None:
+        """The ``bwlimit`` property, or ``None`` without one."""
+        line = self.get("bwlimit")
+        return parse_bwlimit(line.value) if line else None
+
+    @property
+    def migration_bwlimit_kib_s(self) -> float | None:
+        """The limit migrations get from datacenter.cfg in KiB/s (``migration``, else
+        ``default``), ``None`` without one or when Proxmox drops the line. 0 means no limit."""
+        limits = self.bwlimit
+        return limits.limit_for("migration") if limits is not None else None
 
     def with_migration(self, kind: str, network: str | None) -> str:
         """The file's new text with ``migration`` set and ``migration_unsecure`` removed.

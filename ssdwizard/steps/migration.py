@@ -144,6 +144,10 @@ def probe(ctx: ProbeContext) -> StepResult:
     utilisation, util_finding = _utilisation(history, link)
     if util_finding is not None:
         findings.append(util_finding)
+    bwlimit = settings.config.migration_bwlimit_kib_s if settings.config is not None else None
+    limit_finding = _bwlimit_finding(settings, bwlimit, link, history)
+    if limit_finding is not None:
+        findings.append(limit_finding)
     default = _default_network(settings, candidates)
     findings.append(_advice_finding(settings, used_network, management, candidates, default))
     if cluster is not None and not cluster.in_cluster:
@@ -157,6 +161,7 @@ def probe(ctx: ProbeContext) -> StepResult:
         "tasks": [m.fact() for m in history.migrations],
         "link_gbps": link.gbps if link else None,
         "utilisation": utilisation,
+        "bwlimit_kib_s": bwlimit or None,  # 0 is no limit, as for Proxmox
     }
     observed = Observed(
         datacenter_text=settings.text or "",
@@ -572,6 +577,46 @@ def _utilisation(history: History, link: Link | None) -> tuple[float | None, Fin
     if secure:
         message += f" {len(secure)} of {len(measured)} went through the ssh tunnel (secure)."
     return round(share, 4), Finding(Status.OK, "utilisation", message, observation, evidence)
+
+
+def kib_to_gbit(kib_s: float) -> float:
+    return kib_s * 1024 * 8 / 1e9
+
+
+def _bwlimit_finding(settings: Settings, limit: float | None, link: Link | None, history: History) -> Finding | None:
+    """``bwlimit: migration=…`` (or ``default=``) in datacenter.cfg against the link: a limit
+    is often set once for a 1 GbE cluster network and forgotten when migration moved to 10 GbE."""
+    config = settings.config
+    line = config.get("bwlimit") if config is not None else None
+    if config is None or line is None:
+        return None
+    evidence = (Evidence(f"{DATACENTER_CFG}:{line.number}", line.text),)
+    parsed = config.bwlimit
+    if parsed is not None and parsed.problems:
+        return Finding(Status.WARN, "bwlimit", f"The bwlimit line is dropped by Proxmox ({'; '.join(parsed.problems)}): "
+                       "no datacenter-wide limit applies.",
+                       "Write it as bwlimit: migration=KIB_PER_S (KiB/s), or remove it.", evidence)
+    if not limit:
+        return Finding(Status.OK, "bwlimit", "bwlimit sets no limit for migrations (no migration= or default=, or 0).",
+                       "", evidence)
+    gbit = kib_to_gbit(limit)
+    message = f"bwlimit caps migrations at {short_number(limit)} KiB/s = {gbit:.2f} Gbit/s"
+    speeds = [m.log.speed_mib_s for m in history.migrations
+              if m.status == "ok" and m.log is not None and m.log.speed_mib_s is not None]
+    at_limit = bool(speeds) and mib_to_gbit(statistics.median(speeds)) >= 0.9 * gbit
+    advice = ("A storage's own bwlimit in storage.cfg and qm migrate --bwlimit can lower it further; "
+              "the lower limit wins.")
+    if link is None or link.gbps is None:
+        return Finding(Status.OK, "bwlimit", message + "; the link's speed is unknown.", advice, evidence)
+    share = gbit / link.gbps
+    message += f", {share * 100:.0f} % of the {short_number(link.gbps)} Gbit/s migration link."
+    if share < 0.9 and at_limit:
+        return Finding(Status.WARN, "bwlimit", message + " Past migrations ran at that limit: the limit, not the "
+                       "link, sets their speed.",
+                       f"Raise it (e.g. bwlimit: migration={int(link.gbps * 1e9 / 8 / 1024 * 0.9)} for 90 % of the "
+                       "link) if the link is free for migrations, or keep it to protect other traffic on it. " + advice,
+                       evidence)
+    return Finding(Status.OK, "bwlimit", message, advice, evidence)
 
 
 def _advice_finding(settings: Settings, network: str | None, management: Mapping[str, list[str]],

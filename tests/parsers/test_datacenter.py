@@ -278,3 +278,32 @@ def test_any_text_round_trips_and_never_raises(text):
         assert document.migration_network is None
     after = document.with_migration("insecure", "10.0.0.0/24")
     assert datacenter.parse(after).migration_type == "insecure"
+
+
+# ---- bwlimit ------------------------------------------------------------------------------------
+
+def test_the_real_bwlimit_line_limits_migrations_in_kib_s():
+    config = datacenter.parse((FIXTURES / "datacenter" / "datacenter-cfg-06.txt").read_text())
+    assert config.bwlimit == datacenter.Bwlimit({"migration": 500000.0})
+    assert config.migration_bwlimit_kib_s == 500000.0
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("default=100000", 100000.0),                   # migration falls back to default
+    ("migration=2000,default=100000", 2000.0),      # its own limit wins
+    ("restore=5000", None),                         # no limit for migrations
+    ("migration=0", 0.0),                           # 0: no limit (the step says so)
+    ("migration=1e5,,", 100000.0),                  # empty parts are skipped
+])
+def test_bwlimit_takes_migration_else_default(value, expected):
+    assert datacenter.parse(f"bwlimit: {value}\n").migration_bwlimit_kib_s == expected
+
+
+@pytest.mark.parametrize("value, problem", [
+    ("500000", "no key"), ("speed=5", "unknown key"), ("migration=fast", "not a number"),
+    ("migration=-1", "0 or more"), ("migration=nan", "0 or more"), ("migration=1,migration=2", "duplicate"),
+])
+def test_a_bwlimit_proxmox_rejects_limits_nothing(value, problem):
+    config = datacenter.parse(f"bwlimit: {value}\n")
+    assert config.bwlimit is not None and problem in "; ".join(config.bwlimit.problems)
+    assert config.migration_bwlimit_kib_s is None

@@ -63,7 +63,7 @@ def test_demo_profile_lists_the_ip_command_it_replays():
 def test_demo_facts_are_the_contract_and_the_history_newest_first():
     result = run(PVE)
     facts = result.facts
-    assert set(facts) == {"type", "network", "legacy_unsecure", "tasks", "link_gbps", "utilisation"}
+    assert set(facts) == {"type", "network", "legacy_unsecure", "tasks", "link_gbps", "utilisation", "bwlimit_kib_s"}
     assert (facts["type"], facts["network"], facts["legacy_unsecure"]) == ("insecure", None, True)
     assert facts["tasks"] == [
         {"vmid": 107, "target": "pve3", "status": "error", "speed_mib_s": None, "downtime_ms": None,
@@ -399,3 +399,54 @@ def test_machines_without_proxmox_skip(name):
     assert "Not a Proxmox VE node" in result.summary
     assert result.plan is None and result.facts["tasks"] == []
     assert result.observed is None
+
+
+# ---- bwlimit ------------------------------------------------------------------------------------
+
+def with_bwlimit(pve_copy, line: str) -> Path:
+    # The demo's datacenter.cfg with the bwlimit line of the real datacenter-cfg-06 (or a
+    # variant of it): migrations here run over the 10 GbE cluster link at a median 260.5 MiB/s.
+    profile = pve_copy()
+    cfg = profile / "root" / "etc" / "pve" / "datacenter.cfg"
+    cfg.write_text(cfg.read_text() + line + "\n")
+    return profile
+
+
+def test_no_bwlimit_line_is_no_finding_and_a_null_fact():
+    result = run(PVE)
+    assert result.facts["bwlimit_kib_s"] is None
+    assert not [f for f in result.findings if f.subject == "bwlimit"]
+
+
+def test_the_real_bwlimit_is_set_against_the_link(pve_copy):
+    result = run(with_bwlimit(pve_copy, "bwlimit: migration=500000"))
+    assert result.facts["bwlimit_kib_s"] == 500000.0
+    limit = finding(result, "bwlimit")
+    assert limit.status is Status.OK  # the past migrations stayed well below it
+    assert "caps migrations at 500000 KiB/s = 4.10 Gbit/s, 41 % of the 10 Gbit/s migration link" in limit.message
+    assert limit.evidence[0].source == "/etc/pve/datacenter.cfg:4"
+    assert limit.evidence[0].excerpt == "bwlimit: migration=500000"
+    assert "storage.cfg" in limit.advice
+
+
+def test_a_bwlimit_the_migrations_run_at_is_a_warning(pve_copy):
+    # 250000 KiB/s = 2.05 Gbit/s; the migrations' median 260.5 MiB/s = 2.19 Gbit/s is at it.
+    result = run(with_bwlimit(pve_copy, "bwlimit: default=250000"))
+    limit = finding(result, "bwlimit")
+    assert limit.status is Status.WARN
+    assert "20 % of the 10 Gbit/s" in limit.message and "the limit, not the link" in limit.message
+    assert "bwlimit: migration=1098632" in limit.advice  # 90 % of 10 Gbit/s in KiB/s
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("bwlimit: 500000", "no key"),
+    ("bwlimit: migration=0", None),
+])
+def test_a_bwlimit_proxmox_drops_or_zero_limits_nothing(pve_copy, line, expected):
+    result = run(with_bwlimit(pve_copy, line))
+    limit = finding(result, "bwlimit")
+    assert result.facts["bwlimit_kib_s"] is None
+    if expected:
+        assert limit.status is Status.WARN and expected in limit.message and "dropped" in limit.message
+    else:
+        assert limit.status is Status.OK and "no limit" in limit.message
