@@ -68,7 +68,7 @@ def run_apply(system: System, results: Sequence[StepResult], yes: bool, out: Tex
     except ApplyRefused as exc:
         return _refused(err, "not applied, nothing was written", exc.problems)
     except OSError as exc:
-        err.write(f"ssdwizard: not applied: {exc.strerror or exc}{f' ({exc.filename})' if exc.filename else ''}\n")
+        err.write(f"ssdwizard: not applied: {_os_error(exc)}\n")
         return EXIT_REFUSED
     except ApplyFailed as exc:
         err.write(f"ssdwizard: the change failed: {exc}\n")
@@ -83,6 +83,11 @@ def run_apply(system: System, results: Sequence[StepResult], yes: bool, out: Tex
         out.write(f"  - then {' '.join(followup.argv)}: {state}\n")
     out.write(f"  Undo with: ssdwizard --undo {applied.journal_id}\n")
     return EXIT_DONE
+
+
+def _os_error(exc: OSError) -> str:
+    """An OSError in one line: what failed, and on which file."""
+    return f"{exc.strerror or exc}{f' ({exc.filename})' if exc.filename else ''}"
 
 
 def _refused(err: TextIO, headline: str, problems: list[str]) -> int:
@@ -102,7 +107,7 @@ def run_undo(system: System, journal_id: str | None, out: TextIO, err: TextIO) -
     except OSError as exc:
         # A disk that fills or turns read-only half-way: what is restored stays restored, and a
         # second --undo goes on from where this one stopped.
-        err.write(f"ssdwizard: undo stopped: {exc.strerror or exc}{f' ({exc.filename})' if exc.filename else ''}; "
+        err.write(f"ssdwizard: undo stopped: {_os_error(exc)}; "
                   "fix that and run --undo again to finish\n")
         return EXIT_FAILED
     out.write("Undone:\n")

@@ -11,7 +11,7 @@ path (``/dev/sdc``) is what ties it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ssdwizard.machine.block_stack import vg_lv, walk_down
@@ -172,11 +172,15 @@ def probe_all_devices(ctx: ProbeContext) -> tuple[StackedDevice, ...]:
     return ctx.once(("placement", "all"), lambda: tuple(_stacked_devices(ctx, probe_inventory(ctx).disks)))
 
 
-def device_of_mount(devices: Iterable[StackedDevice], mount: Mount) -> StackedDevice | None:
-    """The device under a live mount: by ``major:minor``, else (btrfs's anonymous numbers) by its source."""
-    devices = tuple(devices)
-    return (next((d for d in devices if d.devnum and d.devnum == mount.device), None)
-            or next((d for d in devices if mount.source in d.specs), None))
+def mount_device_finder(devices: Sequence[StackedDevice]) -> Callable[[Mount], StackedDevice | None]:
+    """What finds the device under a live mount: by ``major:minor`` (one lookup table for all
+    mounts: a cluster node has hundreds), else (btrfs's anonymous numbers) by its source."""
+    by_devnum = {d.devnum: d for d in devices if d.devnum}
+
+    def find(mount: Mount) -> StackedDevice | None:
+        return by_devnum.get(mount.device) or next((d for d in devices if mount.source in d.specs), None)
+
+    return find
 
 
 def _probe_placement(ctx: ProbeContext) -> Placement:
@@ -190,8 +194,9 @@ def _probe_placement(ctx: ProbeContext) -> Placement:
             notes.append(problem)
     mounts: list[PlacedMount] = []
     if table is not None:
+        device_of = mount_device_finder(devices)
         for mount in table.mounts:
-            device = device_of_mount(devices, mount)
+            device = device_of(mount)
             if device is not None:
                 mounts.append(PlacedMount(mount.mount_point, mount.source, mount.fstype, device, mount))
     else:

@@ -62,6 +62,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Mapping, Union
 
 from ssdwizard.parsers import ParseError
@@ -388,10 +389,11 @@ class CephConf:
         """Section names in order of first appearance (a repeated section once)."""
         return tuple(dict.fromkeys(line.name for line in self.lines if isinstance(line, SectionHeader)))
 
-    @property
+    @cached_property
     def problems(self) -> tuple[tuple[int, str], ...]:
         """(line number, message) for everything that makes Ceph reject the file, in the order Ceph
-        checks: the UTF-8 check of the whole text first, then the grammar, line by line."""
+        checks: the UTF-8 check of the whole text first, then the grammar, line by line. Worked
+        out once (it renders and scans the whole file; the step asks several times)."""
         found: list[tuple[int, str]] = []
         encoding = _utf8_problem(self.render())
         if encoding is not None:

@@ -45,6 +45,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Union
 
 from ssdwizard.parsers.lines import Line, split_lines
@@ -140,6 +141,14 @@ class MigrationSettings:
         return "; ".join(self.problems) or None
 
 
+def _property_parts(value: str) -> Iterator[tuple[str, str, str, str]]:
+    """pve-common ``parse_property_string``'s split: on commas, parts of blanks only skipped,
+    each as (part, key, "=" or "", value), blanks kept (Proxmox keeps them too)."""
+    for part in value.split(","):
+        if part.strip(_BLANKS):
+            yield (part, *part.partition("="))
+
+
 def parse_migration(value: str) -> MigrationSettings:
     """Read a ``migration`` value: ``type=insecure,network=10.0.0.0/24`` or ``insecure,...``.
 
@@ -155,10 +164,7 @@ def parse_migration(value: str) -> MigrationSettings:
         problems.append(f"a remark {value[value.index('#'):]!r} on the line: '#' starts a comment only at the "
                         "start of a line, so Proxmox reads it as part of the value")
     found: dict[str, str] = {}
-    for part in text.split(","):
-        if not part.strip(_BLANKS):
-            continue
-        key, sep, item = part.partition("=")
+    for part, key, sep, item in _property_parts(text):
         if not sep:
             key, item = "type", part
         elif not key.strip(_BLANKS):
@@ -232,10 +238,7 @@ def parse_bwlimit(value: str) -> Bwlimit:
     """Read ``migration=500000,default=100000``. Never raises."""
     limits: dict[str, float] = {}
     problems: list[str] = []
-    for part in value.split(","):
-        if not part.strip(_BLANKS):
-            continue
-        key, sep, item = part.partition("=")
+    for part, key, sep, item in _property_parts(value):
         if not sep:
             problems.append(f"{part!r} has no key (bwlimit has no default key)")
             continue

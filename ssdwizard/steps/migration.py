@@ -141,11 +141,12 @@ def probe(ctx: ProbeContext) -> StepResult:
 
     findings.append(_transport_finding(settings, used_network, used_why, used, link, cluster, view))
     findings.extend(_history_findings(history))
-    utilisation, util_finding = _utilisation(history, link)
+    measured = _measured(history)
+    median = statistics.median(speed for _, _, speed in measured) if measured else None
+    utilisation, util_finding = _utilisation(measured, median, link)
     if util_finding is not None:
         findings.append(util_finding)
-    bwlimit = settings.config.migration_bwlimit_kib_s if settings.config is not None else None
-    limit_finding = _bwlimit_finding(settings, bwlimit, link, history)
+    bwlimit, limit_finding = _bwlimit(settings, link, median)
     if limit_finding is not None:
         findings.append(limit_finding)
     default = _default_network(settings, candidates)
@@ -161,7 +162,7 @@ def probe(ctx: ProbeContext) -> StepResult:
         "tasks": [m.fact() for m in history.migrations],
         "link_gbps": link.gbps if link else None,
         "utilisation": utilisation,
-        "bwlimit_kib_s": bwlimit or None,  # 0 is no limit, as for Proxmox
+        "bwlimit_kib_s": bwlimit,
     }
     observed = Observed(
         datacenter_text=settings.text or "",
@@ -554,12 +555,16 @@ def _transport_finding(settings: Settings, network: str | None, why: str, used: 
     return Finding(Status.OK, "link", message, "", tuple(evidence))
 
 
-def _utilisation(history: History, link: Link | None) -> tuple[float | None, Finding | None]:
-    measured = [(m.path, m.log, m.log.speed_mib_s) for m in history.migrations
-                if m.status == "ok" and m.log is not None and m.log.speed_mib_s is not None]
-    if not measured:
+def _measured(history: History) -> list[tuple[str, MigrationLog, float]]:
+    """The migrations that ended well and logged their speed: (task log path, log, MiB/s)."""
+    return [(m.path, m.log, m.log.speed_mib_s) for m in history.migrations
+            if m.status == "ok" and m.log is not None and m.log.speed_mib_s is not None]
+
+
+def _utilisation(measured: list[tuple[str, MigrationLog, float]], median: float | None,
+                 link: Link | None) -> tuple[float | None, Finding | None]:
+    if not measured or median is None:
         return None, None
-    median = statistics.median(speed for _, _, speed in measured)
     gbit = mib_to_gbit(median)
     label = (f"averaged {short_number(median)} MiB/s" if len(measured) == 1
              else f"ran at a median {short_number(median)} MiB/s over {len(measured)} migrations")
@@ -583,16 +588,22 @@ def kib_to_gbit(kib_s: float) -> float:
     return kib_s * 1024 * 8 / 1e9
 
 
-def _bwlimit_finding(settings: Settings, limit: float | None, link: Link | None, history: History) -> Finding | None:
-    """``bwlimit: migration=…`` (or ``default=``) in datacenter.cfg against the link: a limit
-    is often set once for a 1 GbE cluster network and forgotten when migration moved to 10 GbE."""
-    config = settings.config
-    line = config.get("bwlimit") if config is not None else None
-    if config is None or line is None:
-        return None
+def _bwlimit(settings: Settings, link: Link | None, median_mib_s: float | None) -> tuple[float | None, Finding | None]:
+    """The limit migrations get from ``bwlimit: migration=…`` (or ``default=``) in KiB/s (None:
+    none, 0 counting as none), and the finding that sets it against the link: a limit is often
+    set once for a 1 GbE cluster network and forgotten when migration moved to 10 GbE."""
+    line = settings.config.get("bwlimit") if settings.config is not None else None
+    if line is None:
+        return None, None
     evidence = (Evidence(f"{DATACENTER_CFG}:{line.number}", line.text),)
-    parsed = config.bwlimit
-    if parsed is not None and parsed.problems:
+    parsed = dc.parse_bwlimit(line.value)
+    limit = parsed.limit_for("migration") or None
+    return limit, _bwlimit_finding(parsed, limit, link, median_mib_s, evidence)
+
+
+def _bwlimit_finding(parsed: dc.Bwlimit, limit: float | None, link: Link | None, median_mib_s: float | None,
+                     evidence: tuple[Evidence, ...]) -> Finding:
+    if parsed.problems:
         return Finding(Status.WARN, "bwlimit", f"The bwlimit line is dropped by Proxmox ({'; '.join(parsed.problems)}): "
                        "no datacenter-wide limit applies.",
                        "Write it as bwlimit: migration=KIB_PER_S (KiB/s), or remove it.", evidence)
@@ -601,9 +612,7 @@ def _bwlimit_finding(settings: Settings, limit: float | None, link: Link | None,
                        "", evidence)
     gbit = kib_to_gbit(limit)
     message = f"bwlimit caps migrations at {short_number(limit)} KiB/s = {gbit:.2f} Gbit/s"
-    speeds = [m.log.speed_mib_s for m in history.migrations
-              if m.status == "ok" and m.log is not None and m.log.speed_mib_s is not None]
-    at_limit = bool(speeds) and mib_to_gbit(statistics.median(speeds)) >= 0.9 * gbit
+    at_limit = median_mib_s is not None and mib_to_gbit(median_mib_s) >= 0.9 * gbit
     advice = ("A storage's own bwlimit in storage.cfg and qm migrate --bwlimit can lower it further; "
               "the lower limit wins.")
     if link is None or link.gbps is None:

@@ -13,7 +13,7 @@ The per-option verdicts and reasons live in ``data/mount_options.toml``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,7 @@ from ssdwizard.machine.context import ProbeContext
 from ssdwizard.model import Evidence, Finding, Status, StepResult
 from ssdwizard.steps import chosen
 from ssdwizard.machine.inventory import probe_inventory
-from ssdwizard.machine.placement import (PlacedMount, Placement, StackedDevice, device_of_mount, lsblk_specs,
+from ssdwizard.machine.placement import (PlacedMount, Placement, StackedDevice, lsblk_specs, mount_device_finder,
                                          probe_all_devices, probe_placement)
 
 ID = "mount"
@@ -211,40 +211,48 @@ def _fstab_facts(ctx: ProbeContext, placement: Placement, document: Fstab,
     """Every entry of fstab in file order (comments, blank and malformed lines aside), each with
     the disk it is on and whether that is a focus disk: the lines the findings and the plan are about."""
     focus = {entry.number: key for entry, key in matched}
+    disk_of = _disk_finder(ctx, placement)
     # disk and focus beside the mount point: the wizard's facts table shows the columns in this
     # order, and a long UUID= spec pushes the last ones off an 80- or 100-column screen.
-    return [{"line": e.number, "file": e.file, "disk": _entry_disk(ctx, placement, e, focus.get(e.number)),
+    return [{"line": e.number, "file": e.file, "disk": disk_of(e, focus.get(e.number)),
              "focus": e.number in focus, "spec": e.spec, "vfstype": e.vfstype, "options": list(e.options),
              "dump": e.dump, "pass": e.pass_}
             for e in document.entries]
 
 
-def _entry_disk(ctx: ProbeContext, placement: Placement, entry: FstabEntry, key: str | None) -> str | None:
-    """The disk an fstab line is on, comma-separated when its device spans several (as the
-    filesystem step's ``disk``); None for what names no device (tmpfs, proc, a network share, a
-    swap file, a bind mount off the focus disks) or a device that is not here (a UUID of a disk
-    that is gone). A focus line is on the focus filesystem the findings tie it to."""
+def _disk_finder(ctx: ProbeContext, placement: Placement) -> Callable[[FstabEntry, str | None], str | None]:
+    """What finds the disk an fstab line is on, comma-separated when its device spans several
+    (as the filesystem step's ``disk``); None for what names no device (tmpfs, proc, a network
+    share, a swap file, a bind mount off the focus disks) or a device that is not here (a UUID
+    of a disk that is gone). A focus line (its ``key``) is on the focus filesystem the findings
+    tie it to. What every line needs (all devices, the mount lookup, the tag kinds lsblk gives)
+    is worked out once."""
     devices = probe_all_devices(ctx)
-    device: StackedDevice | None
-    if key is not None:
-        # A focus line: the very filesystem the findings are about, with every disk it spans.
-        device = (next((d for d in devices if d.name == key), None)
-                  or next((d for d in placement.devices if d.name == key), None))
-    else:
-        spec = _fstab_spec(entry)
-        device = next((d for d in devices if spec in d.specs), None)
-        if device is None and spec.startswith("/dev/"):
-            real = ctx.realpath(spec)
-            device = next((d for d in devices if real in d.specs), None)
-        tag = entry.spec_tag
-        if (device is None and tag is not None and placement.mountinfo is not None
-                and not any(s.startswith(f"{tag[0]}=") for d in devices for s in d.specs)):
-            # lsblk gave no such tags at all (no udev; sysfs knows none): the live mount at the
-            # line's mount point says which device. A tag that lsblk does give but no device has
-            # names a filesystem that is not here, and stays unresolved.
-            mount = placement.mountinfo.visible(entry.mount_point)
-            device = device_of_mount(devices, mount) if mount is not None else None
-    return ",".join(device.disks) if device is not None else None
+    device_of = mount_device_finder(devices)
+    tag_kinds = {spec.partition("=")[0] for d in devices for spec in d.specs if "=" in spec}
+
+    def disk_of(entry: FstabEntry, key: str | None) -> str | None:
+        device: StackedDevice | None
+        if key is not None:
+            # A focus line: the very filesystem the findings are about, with every disk it spans.
+            device = (next((d for d in devices if d.name == key), None)
+                      or next((d for d in placement.devices if d.name == key), None))
+        else:
+            spec = _fstab_spec(entry)
+            device = next((d for d in devices if spec in d.specs), None)
+            if device is None and spec.startswith("/dev/"):
+                real = ctx.realpath(spec)
+                device = next((d for d in devices if real in d.specs), None)
+            tag = entry.spec_tag
+            if device is None and tag is not None and placement.mountinfo is not None and tag[0] not in tag_kinds:
+                # lsblk gave no such tags at all (no udev; sysfs knows none): the live mount at the
+                # line's mount point says which device. A tag that lsblk does give but no device
+                # has names a filesystem that is not here, and stays unresolved.
+                mount = placement.mountinfo.visible(entry.mount_point)
+                device = device_of(mount) if mount is not None else None
+        return ",".join(device.disks) if device is not None else None
+
+    return disk_of
 
 
 def _read_fstab(ctx: ProbeContext) -> tuple[Fstab | None, list[Finding]]:

@@ -3,7 +3,7 @@ the notice that covers the wizard while the terminal is too small."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 
 from ssdwizard.steps import STEPS
 from ssdwizard.tui.navigation import DISK_CHOICE, MIN_SIZE, SUMMARY
+from ssdwizard.tui.screens.base import wizard_of
 
 if TYPE_CHECKING:
     from ssdwizard.tui.app import WizardApp
@@ -110,7 +111,7 @@ class StepListModal(ModalScreen["int | None"]):
 
     @property
     def wizard(self) -> WizardApp:
-        return cast("WizardApp", self.app)
+        return wizard_of(self)
 
     def compose(self) -> ComposeResult:
 

@@ -70,8 +70,7 @@ class StepScreen(WizardScreen):
         yield wizard_footer()
 
     def on_mount(self) -> None:
-        self.set_reactive(StepScreen.shown, self.result)
-        self.watch_shown(self.shown)
+        self.shown = self.result  # always_update: drawn even while the probe still runs (None)
 
     def on_probe_completed(self, message: ProbeCompleted) -> None:
         if message.step_id == self.step.id:
