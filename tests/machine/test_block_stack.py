@@ -256,17 +256,21 @@ def test_real_loop_device_with_partitions(tmp_path, reader):
 
 
 def assert_as_lsblk_says(device: str, tree: Node) -> None:
-    """lsblk's NAME/KNAME/TYPE/MAJ:MIN tree is the walk's, where lsblk is installed."""
+    """lsblk's NAME/KNAME/TYPE/MAJ:MIN tree is the walk's, where lsblk is installed.
+
+    Children are compared as sorted tuples: lsblk lists them in the order it reads sysfs,
+    which is not stable (CI once saw loop0p2 before loop0p1), and the walk's order means
+    nothing either."""
     if shutil.which("lsblk") is None:
         return
     shown = run("lsblk", "--json", "--output", "NAME,KNAME,TYPE,MAJ:MIN", device)
     assert shown.returncode == 0, shown.stderr
 
     def lsblk_shape(entry: dict) -> tuple:
-        return (entry["kname"], entry["type"], entry["maj:min"], tuple(lsblk_shape(c) for c in entry.get("children", [])))
+        return (entry["kname"], entry["type"], entry["maj:min"], tuple(sorted(lsblk_shape(c) for c in entry.get("children", []))))
 
     def walk_shape(node: Node) -> tuple:
-        return (node.layer.kname, node.layer.kind, node.layer.devnum, tuple(walk_shape(n) for n in node.above))
+        return (node.layer.kname, node.layer.kind, node.layer.devnum, tuple(sorted(walk_shape(n) for n in node.above)))
 
     (entry,) = json.loads(shown.stdout)["blockdevices"]
     assert walk_shape(tree) == lsblk_shape(entry)
