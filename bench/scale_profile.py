@@ -59,7 +59,7 @@ def build(target: Path, disks: int = 96, latency_ms: int = 20) -> Path:
         (target / "commands" / f"hdparm-{name}.txt").write_text(hdparm.replace("/dev/sda:", f"/dev/{name}:"))
         (target / "commands" / f"smartctl-{name}.json").write_text(smartctl)
         parts.append(_toml_command(["hdparm", "-I", f"/dev/{name}"], f"commands/hdparm-{name}.txt", latency_ms))
-        parts.append(_toml_command(["smartctl", "--json", "-x", f"/dev/{name}"], f"commands/smartctl-{name}.json",
+        parts.append(_toml_command(["smartctl", "--json", "-x", "-n", "standby", f"/dev/{name}"], f"commands/smartctl-{name}.json",
                                    latency_ms))
     for argv, file in ((["dmesg"], "dmesg.txt"), (["lshw", "-json", "-class", "storage"], "lshw-storage.json")):
         (target / "commands" / file).write_text((SOURCE / "commands" / file).read_text())

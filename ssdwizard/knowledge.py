@@ -80,3 +80,32 @@ def firmware_warnings_for(model: str | None, firmware: str | None) -> list[Firmw
     return [warning for model_re, firmware_re, warning in _warnings()
             if model_re.fullmatch(model.strip())
             and (firmware_re is None or firmware_re.fullmatch((firmware or "").strip()))]
+
+
+@cache
+def wear_attribute_names() -> tuple[str, ...]:
+    """ATA attribute names whose normalised value is the SSD's life left (wear_attributes.toml)."""
+    return tuple(row["name"] for row in load_table("wear_attributes")["attribute"])
+
+
+@dataclass(frozen=True)
+class Endurance:
+    tbw: int
+    source: str
+
+    @property
+    def bytes(self) -> int:
+        return self.tbw * 10**12
+
+
+@cache
+def _endurance() -> tuple[tuple[re.Pattern[str], Endurance], ...]:
+    return tuple((re.compile(row["model"]), Endurance(int(row["tbw"]), row["source"]))
+                 for row in load_table("endurance")["model"])
+
+
+def rated_endurance(model: str | None) -> Endurance | None:
+    """The vendor's rated TBW for this model, where endurance.toml lists it."""
+    if not model:
+        return None
+    return next((rating for pattern, rating in _endurance() if pattern.fullmatch(model.strip())), None)

@@ -51,3 +51,18 @@ def validate_report(report: dict) -> None:
                 _expect(isinstance(disk["schedulers"], list), where, "schedulers")
                 for listed in ("quirks", "firmware_warnings"):
                     _expect(_optional(disk[listed], list), where, listed)
+        if step["id"] == "health" and step["status"] != "error":
+            _expect(set(step["facts"]) == {"disks", "smartd"}, where, f"health fact keys {sorted(step['facts'])}")
+            _expect(step["facts"]["smartd"] in (None, "enabled", "disabled", "absent"), where, "smartd")
+            for disk in step["facts"]["disks"]:
+                _expect(set(disk) == HEALTH_FACTS, where, f"health disk keys {sorted(set(disk) ^ HEALTH_FACTS)}")
+                _expect(_optional(disk["smart_passed"], bool), where, "smart_passed")
+                _expect(_optional(disk["power_mode"], str), where, "power_mode")
+                for counter in HEALTH_FACTS - {"name", "smart_passed", "power_mode"}:
+                    _expect(_optional(disk[counter], int) and not isinstance(disk[counter], bool), where, counter)
+
+
+HEALTH_FACTS = {"name", "power_mode", "smart_passed", "power_on_hours", "temperature_c", "percentage_used",
+                "available_spare", "available_spare_threshold", "media_errors", "critical_warning", "unsafe_shutdowns",
+                "data_written_bytes", "rated_endurance_bytes", "reallocated_sectors", "pending_sectors",
+                "offline_uncorrectable", "crc_errors", "grown_defects"}

@@ -20,6 +20,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "filesystems": ("filesystem",),
     "mount_options": ("option",),
     "schedulers": ("scheduler", "alias"),
+    "wear_attributes": ("attribute",),
+    "endurance": ("model",),
 }
 
 # ata_quirk_names[] in drivers/ata/libata-core.c (v6.18): the names dmesg prints

@@ -47,7 +47,7 @@ def test_every_command_and_file_is_asked_once_per_report(tmp_path):
     assert all(r.status is not Status.ERROR for r in results), [r.summary for r in results]
     assert system.runs and max(system.runs.values()) == 1, system.runs.most_common(3)
     assert max(system.reads.values()) == 1, system.reads.most_common(3)
-    assert system.runs[("smartctl", "--json", "-x", "/dev/sdad")] == 1  # the 30th disk was asked too
+    assert system.runs[("smartctl", "--json", "-x", "-n", "standby", "/dev/sdad")] == 1  # the 30th disk was asked too
 
 
 def test_concurrent_and_sequential_runs_give_the_same_report(tmp_path):

@@ -19,12 +19,21 @@ from ssdwizard.parsers.smartctl import SmartctlReport, parse_smartctl_json
 from ssdwizard.machine.context import ProbeContext
 from ssdwizard.model import Evidence
 from ssdwizard.machine.inventory import Disk
+from ssdwizard.system.base import CommandResult
 
 _ATA_PORT = re.compile(r"^ata(\d+)$")
 _PCI_ADDRESS = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
 
 
 def smartctl_argv(disk: Disk) -> tuple[str, ...]:
+    # -n standby: a disk that is spun down is left asleep (smartctl exits 2 and reads nothing);
+    # a report must never be the reason a disk spins up (issue 13).
+    return ("smartctl", "--json", "-x", "-n", "standby", disk.path)
+
+
+def legacy_smartctl_argv(disk: Disk) -> tuple[str, ...]:
+    """The argv versions before 0.x recorded into machine profiles; profiles outlive versions
+    (DESIGN §3), so an old profile's answer is still read when it has no answer to the new one."""
     return ("smartctl", "--json", "-x", disk.path)
 
 
@@ -53,6 +62,9 @@ class DiskIdentity:
     nvme: NvmeIdCtrl | None
     evidence: tuple[Evidence, ...]
     problems: tuple[str, ...]
+    #: The power mode smartctl found the disk in when that stopped it ("STANDBY", "SLEEP"):
+    #: nothing else was asked of the disk, so as not to wake it.
+    asleep: str | None = None
 
     def _first(self, *values):
         return next((v for v in values if v is not None), None)
@@ -149,8 +161,15 @@ _HDPARM_LINES = ("Model Number", "Firmware Revision", "Transport", "Rotation Rat
                  "after TRIM", "Native Command Queueing")
 
 
-def _read_smartctl(ctx: ProbeContext, disk: Disk, evidence: list[Evidence], problems: list[str]) -> SmartctlReport | None:
-    result = ctx.run(smartctl_argv(disk))
+def _read_smartctl(ctx: ProbeContext, disk: Disk, evidence: list[Evidence],
+                   problems: list[str]) -> SmartctlReport | None:
+    """The disk's smartctl report; also one that says the disk is asleep (nothing else in it)."""
+    argv = smartctl_argv(disk)
+    result = ctx.run(argv)
+    if result.missing:
+        legacy = ctx.run(legacy_smartctl_argv(disk))
+        if not legacy.missing:
+            argv, result = legacy_smartctl_argv(disk), legacy
     if result.missing:
         problems.append("smartctl is not installed (apt install smartmontools)")
         return None
@@ -162,11 +181,16 @@ def _read_smartctl(ctx: ProbeContext, disk: Disk, evidence: list[Evidence], prob
     except ParseError as exc:
         problems.append(f"smartctl {disk.path} printed no usable JSON ({exc.message}); exit {result.exit_code}")
         return None
+    if report.asleep:
+        problems.append(f"{disk.path} is asleep ({report.power_mode}): it was not woken, so what only the disk "
+                        "can say stays unknown until it is next awake")
+        evidence.append(Evidence(" ".join(argv), "; ".join(m.text for m in report.messages)))
+        return report
     if report.exit_status is not None and not report.exit_status.data_usable:
         why = "; ".join(m.text for m in report.messages) or ", ".join(report.exit_status.meanings)
         problems.append(f"smartctl could not read {disk.path}: {why}")
         return None
-    evidence.append(Evidence(" ".join(smartctl_argv(disk)), _smartctl_excerpt(report)))
+    evidence.append(Evidence(" ".join(argv), _smartctl_excerpt(report)))
     return report
 
 
@@ -210,19 +234,29 @@ def _read_nvme(ctx: ProbeContext, disk: Disk, evidence: list[Evidence], problems
 
 
 def _commands_for(disk: Disk) -> list[tuple[str, ...]]:
+    """What is asked of every disk first: smartctl (which checks the power mode before anything
+    else) and, for NVMe, nvme-cli (NVMe has no spun-down state to disturb)."""
     if disk.virtual:
         return []  # a virtio/xen disk has no SMART or IDENTIFY data to give
     commands = [smartctl_argv(disk)]
-    if is_ata(disk):
-        commands.append(hdparm_argv(disk))
     if disk.transport == "nvme":
         commands.append(nvme_argv(disk))
     return commands
 
 
+def _smartctl_stopped(result: CommandResult) -> bool:
+    """smartctl ran and set exit bit 1 (asleep, or the device did not open); a missing smartctl
+    (127) or a timeout stopped nothing."""
+    return not result.missing and not result.timed_out and result.exit_code > 0 and bool(result.exit_code & 2)
+
+
 def disk_identities(ctx: ProbeContext, disks: tuple[Disk, ...]) -> dict[str, DiskIdentity]:
-    """Every disk's identity, the commands for all of them run at once."""
+    """Every disk's identity, the commands for all of them run at once: smartctl first, then
+    hdparm only where smartctl did not stop (exit bit 1: asleep, or could not open), so that
+    hdparm's IDENTIFY never reaches a disk that smartctl left asleep."""
     ctx.prefetch(argv for disk in disks for argv in _commands_for(disk))
+    ctx.prefetch(hdparm_argv(disk) for disk in disks if not disk.virtual and is_ata(disk)
+                 and not _smartctl_stopped(ctx.run(smartctl_argv(disk))))
     return {disk.name: disk_identity(ctx, disk) for disk in disks}
 
 
@@ -236,6 +270,9 @@ def _identify(ctx: ProbeContext, disk: Disk) -> DiskIdentity:
     if disk.virtual:
         return DiskIdentity(disk, None, None, None, None, (), ())
     smartctl = _read_smartctl(ctx, disk, evidence, problems)
+    if smartctl is not None and smartctl.asleep:
+        # hdparm -I would send IDENTIFY, which some disks answer only after spinning up.
+        return DiskIdentity(disk, None, None, None, None, tuple(evidence), tuple(problems), smartctl.power_mode)
     hdparm, unavailable = _read_hdparm(ctx, disk, evidence, problems) if is_ata(disk) else (None, None)
     nvme = _read_nvme(ctx, disk, evidence, problems) if disk.transport == "nvme" else None
     return DiskIdentity(disk, smartctl, hdparm, unavailable, nvme, tuple(evidence), tuple(problems))

@@ -19,6 +19,7 @@ from typing import Any
 
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers._sata import sata_gbps
+from ssdwizard.parsers.smart_health import SmartHealth, is_asleep, parse_smart_health, power_mode
 
 SOURCE = "smartctl --json -x"
 
@@ -122,6 +123,14 @@ class SmartctlReport:
     capacity_bytes: int | None
     form_factor: str | None
     smart_passed: bool | None
+    #: The power mode ``-n standby`` found ("STANDBY", "SLEEP", …), None where not said.
+    power_mode: str | None
+    health: SmartHealth
+
+    @property
+    def asleep(self) -> bool:
+        """``-n standby`` found the disk asleep and read nothing, so as not to spin it up."""
+        return is_asleep(self.power_mode)
 
     @property
     def is_nvme(self) -> bool:
@@ -241,4 +250,6 @@ def _report(data: dict[str, Any]) -> SmartctlReport:
         capacity_bytes=_int(_get(data, "user_capacity", "bytes")),
         form_factor=_str(_get(data, "form_factor", "name")),
         smart_passed=_bool(_get(data, "smart_status", "passed")),
+        power_mode=power_mode(data),
+        health=parse_smart_health(data),
     )

@@ -59,6 +59,7 @@ def _step(step_id: str, title: str, planned: bool = False, choices: tuple[Choice
 
 STEPS: tuple[Step, ...] = (
     _step("disks", "Disks"),
+    _step("health", "Health and wear"),
     _step("ahci", "AHCI mode"),
     _step("sata", "SATA link speed"),
     _step("trim", "TRIM", planned=True),

@@ -23,13 +23,14 @@ from ssdwizard.model import Evidence, Finding, Status, StepResult
 from ssdwizard.parsers import ParseError
 from ssdwizard.parsers.lsblk import BlockDevice
 from ssdwizard.parsers.sysfs import parse_int
-from ssdwizard.parsers.systemctl import IsEnabled, UnitFileState, parse_is_enabled
+from ssdwizard.parsers.systemctl import UnitFileState
 from ssdwizard.machine.quirks import kernel_quirks
+from ssdwizard.machine.units import UnitState, is_enabled_argv, unit_state
 
 ID = "trim"
 TITLE = "TRIM"
 
-FSTRIM_TIMER_ARGV = ("systemctl", "is-enabled", "fstrim.timer")
+FSTRIM_TIMER_ARGV = is_enabled_argv("fstrim.timer")
 _ENABLE = ("systemctl", "enable", "--now", "fstrim.timer")
 _DISABLE = ("systemctl", "disable", "--now", "fstrim.timer")
 _LSBLK = " ".join(LSBLK_ARGV)
@@ -248,30 +249,12 @@ def passthrough_for(ctx: ProbeContext, disk: Disk) -> Passthrough:
 
 # ---- fstrim.timer --------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class TimerState:
-    fact: str | None  # "enabled" | "disabled" | "absent" | None (DESIGN §3.2)
-    state: IsEnabled | None
-    evidence: Evidence
+#: The fstrim.timer's unit file state (the same reading as any unit's: machine/units.py).
+TimerState = UnitState
 
 
 def fstrim_timer(ctx: ProbeContext) -> TimerState:
-    result = ctx.run(FSTRIM_TIMER_ARGV)
-    command = " ".join(FSTRIM_TIMER_ARGV)
-    try:
-        state = parse_is_enabled(result.stdout, result.exit_code, result.stderr)
-    except ParseError as exc:
-        return TimerState(None, None, Evidence(command, exc.message))
-    evidence = Evidence(command, f"{state.evidence} (exit {state.exit_code})")
-    if state.enabled:
-        fact: str | None = "enabled"
-    elif state.state is UnitFileState.NOT_FOUND:
-        fact = "absent"
-    elif not state.systemd:
-        fact = None
-    else:
-        fact = "disabled"
-    return TimerState(fact, state, evidence)
+    return unit_state(ctx, "fstrim.timer")
 
 
 # ---- findings, facts and summary: what the report says ----------------------------------------

@@ -231,7 +231,8 @@ class ProfileSystem(System):
         """``systemctl is-enabled UNIT`` after an apply in this sandbox changed the unit."""
         if len(argv) != 3 or argv[:2] != ("systemctl", "is-enabled"):
             return None
-        text = self.read_text(SANDBOX_UNITS)
+        # ProfileSystem's own reader: the sandbox's bookkeeping, not a read a probe made.
+        text = ProfileSystem.read_text(self, SANDBOX_UNITS)
         if text is None:
             return None
         import json

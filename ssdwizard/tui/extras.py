@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 from ssdwizard.tui.glyphs import UNICODE, Glyphs
-from ssdwizard.tui.widgets.pictures import ceph_picture, migration_picture, sata_picture
+from ssdwizard.tui.widgets.pictures import ceph_picture, health_picture, migration_picture, sata_picture
 
 if TYPE_CHECKING:
     from ssdwizard.tui.app import WizardApp
@@ -49,6 +49,7 @@ def _trim_test(app: WizardApp) -> Screen[Any]:
 
 
 EXTRAS: dict[str, StepExtras] = {extras.step_id: extras for extras in (
+    StepExtras("health", picture=health_picture),
     StepExtras("trim", action=StepAction("t", "TRIM test", "trim-test", _trim_test)),
     StepExtras("sata", picture=sata_picture),
     StepExtras("ceph", picture=ceph_picture),

@@ -162,7 +162,7 @@ async def test_ok_warn_and_error_banners_are_three_colours_in_16_colours(monkeyp
     async with app.run_test(size=(80, 24)) as pilot:
         seen = {}
         await walk(pilot, ["enter", "enter"])
-        for _ in range(4):  # disks ok, ahci error, sata ok, trim warning
+        for _ in range(5):  # disks ok, health ok, ahci error, sata ok, trim warning
             banner = app.screen.query_one("#banner")
             seen[app.results[app.screen.step.id].status.value] = (banner.styles.background, banner.rich_style)
             await pilot.press("n")
@@ -260,9 +260,9 @@ async def test_the_exit_summary_lists_each_change_with_the_command_that_undoes_i
     summary = app.exit_summary()
     journal_id = app.applied[0].journal_id
     command = f"ssdwizard --undo {journal_id} --machine {profile}"
-    assert "1 change applied to pve1" in summary and "6. Mount options" in summary
+    assert "1 change applied to pve1" in summary and "7. Mount options" in summary
     assert f"    undo: {command}\n" in summary
-    assert "Skipped by you: 7. I/O scheduler" in summary
+    assert "Skipped by you: 8. I/O scheduler" in summary
     assert fstab.read_bytes() != before
     assert main(command.split()[1:]) == 0  # the printed command undoes exactly this run
     capsys.readouterr()

@@ -129,7 +129,7 @@ async def test_export_the_report_from_the_summary(tmp_path):
         await pilot.click("#export-markdown")
         await settle(pilot)
     text = target.read_text()
-    assert text.startswith("# ssdwizard report: pve1") and "## 9. Live migration" in text
+    assert text.startswith("# ssdwizard report: pve1") and "## 10. Live migration" in text
 
 
 async def test_the_trim_test_and_iops_dialogs_say_why_they_cannot_run_on_a_recording():

@@ -58,7 +58,7 @@ async def test_typing_a_file_name_on_the_summary_runs_no_command(profile_copy, t
     target = tmp_path / "pay.md"
     app = wizard(profile)
     async with app.run_test(size=(100, 32)) as pilot:
-        await walk(pilot, "enter", "enter", *["n"] * 9)
+        await walk(pilot, "enter", "enter", *["n"] * len(STEPS))
         screen = app.screen
         assert isinstance(screen, SummaryScreen)
         field = screen.query_one("#export-path", Input)
@@ -238,7 +238,7 @@ async def test_enter_on_a_focused_back_button_goes_back():
         app.screen.query_one("#back", Button).focus()
         await walk(pilot, "enter")
         assert isinstance(app.screen, WelcomeScreen)
-        await walk(pilot, "enter", "enter", "n", "n")
+        await walk(pilot, "enter", "enter", "n", "n", "n")
         assert app.screen.step.id == "sata"
         app.screen.query_one("#back", Button).focus()
         await walk(pilot, "enter")
@@ -296,9 +296,9 @@ async def test_q_without_changes_quits_at_once():
 async def test_esc_goes_back():
     app = wizard()
     async with app.run_test(size=(100, 32)) as pilot:
-        await walk(pilot, "enter", "enter", "n", "n", "escape")
+        await walk(pilot, "enter", "enter", "n", "n", "n", "escape")
         assert app.screen.step.id == "ahci"
-        await walk(pilot, "escape", "escape")
+        await walk(pilot, "escape", "escape", "escape")
         assert isinstance(app.screen, DiskChoiceScreen)
         await walk(pilot, "escape")
         assert isinstance(app.screen, WelcomeScreen)
@@ -320,17 +320,21 @@ async def test_f1_and_question_mark_open_the_help(key):
 async def test_the_step_list_shows_each_status_and_jumps_there():
     app = wizard()
     async with app.run_test(size=(80, 24)) as pilot:
-        await walk(pilot, "enter", "enter", "n", "s", "l")  # skip step 2, on step 3
+        await walk(pilot, "enter", "enter", "n", "n", "s", "l")  # skip step 3, on step 4
         listing = app.screen
         assert isinstance(listing, StepListModal)
         options = listing.query_one("#step-list")
         prompts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
         assert prompts[0].strip() == "Disk choice" and prompts[-1].strip() == "Summary"
-        assert re.search(r"2\. AHCI mode .* ok .*skipped by you", prompts[2])
-        assert re.search(r"3\. SATA link speed .* ok$", prompts[3])
-        assert re.search(r"4\. TRIM .* warn", prompts[4])
-        assert options.highlighted == 3  # where you are: step 3
-        await walk(pilot, "down", "down", "down", "enter")  # step 6
+        assert re.search(r"2\. +Health and wear .* ok$", prompts[2])
+        assert re.search(r"3\. +AHCI mode .* ok .*skipped by you", prompts[3])
+        assert re.search(r"4\. +SATA link speed .* ok$", prompts[4])
+        assert re.search(r"5\. +TRIM .* warn", prompts[5])
+        assert re.search(r"10\. Live migration .* warn", prompts[10])
+        # the status column lines up from step 1 to step 10
+        assert prompts[1].index("ok") == prompts[10].index("warn")
+        assert options.highlighted == 4  # where you are: step 4
+        await walk(pilot, "down", "down", "down", "enter")  # step 7
         assert isinstance(app.screen, StepScreen) and app.screen.step.id == "mount"
         await walk(pilot, "l", "end", "enter")
         assert isinstance(app.screen, SummaryScreen)

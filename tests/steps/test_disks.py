@@ -76,6 +76,8 @@ def test_sysfs_fallback_gives_the_same_inventory_as_lsblk(tmp_path):
     shutil.copytree(PROFILES_DIR / "pve-ceph-node", profile, symlinks=True)
     toml = (profile / "profile.toml").read_text().replace('argv = ["lsblk", "--json", "--bytes", "--output-all"]',
                                                            'argv = ["lsblk-not-here"]')
+    # sdd sleeps in the demo, so only lsblk names its full model; woken, hdparm does too.
+    toml = toml.replace('"-n", "standby", "/dev/sdd"]', '"-n", "standby", "/dev/sdd-awake"]')
     (profile / "profile.toml").write_text(toml)
     fallback, _ = run(profile)
     original, _ = run(PROFILES_DIR / "pve-ceph-node")

@@ -117,9 +117,9 @@ class StepListModal(ModalScreen["int | None"]):
 
         with Vertical(id="confirm"):
             yield Static("Steps: Enter goes to the step, Esc stays here", id="confirm-title")
-            options = [Option(Text("    Disk choice"), id=str(DISK_CHOICE))]
+            options = [Option(Text("Disk choice"), id=str(DISK_CHOICE))]
             options += [Option(self._line(index), id=str(index)) for index in range(len(STEPS))]
-            options.append(Option(Text("    Summary"), id=str(SUMMARY)))
+            options.append(Option(Text("Summary"), id=str(SUMMARY)))
             yield OptionList(*options, id="step-list")
 
     def _line(self, index: int) -> Text:
@@ -132,7 +132,10 @@ class StepListModal(ModalScreen["int | None"]):
             notes.append("changed in this run")
         if step.id in app.skipped:
             notes.append("skipped by you")
-        return Text(f"{index + 1:>2}. {step.title.ljust(18)} {status.ljust(14)} {', '.join(notes)}".rstrip())
+        # Left-aligned numbers: the option list drops a line's leading blanks, so " 9." would
+        # not line up with "10.".
+        number = f"{index + 1}."
+        return Text(f"{number.ljust(4)}{step.title.ljust(18)} {status.ljust(14)} {', '.join(notes)}".rstrip())
 
     def on_mount(self) -> None:
         option_list = self.query_one("#step-list", OptionList)

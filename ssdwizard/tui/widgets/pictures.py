@@ -30,6 +30,15 @@ def sata_picture(facts: dict[str, Any], glyphs: Glyphs = UNICODE) -> list[Widget
     return widgets
 
 
+def health_picture(facts: dict[str, Any], glyphs: Glyphs = UNICODE) -> list[Widget]:
+    """Rated life used per disk, on one 100 % scale (NVMe may pass 100: the bar is then full)."""
+    rows = [(disk["name"], float(min(disk["percentage_used"], 100)), f"{disk['percentage_used']} %")
+            for disk in facts.get("disks", []) if disk.get("percentage_used") is not None]
+    if not rows:
+        return []
+    return [Static("Rated endurance used", classes="facts-title"), Bars(rows, scale=100.0, classes="bars")]
+
+
 def ceph_picture(facts: dict[str, Any], glyphs: Glyphs = UNICODE) -> list[Widget]:
     """RAM the rbd caches may take, per VM: disks with the cache on × rbd_cache_size."""
     import humanize
