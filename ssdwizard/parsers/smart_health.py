@@ -114,6 +114,11 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _list(value: Any) -> list[Any]:
+    """The value where it is a JSON array, else empty: a report of the wrong shape is not a crash."""
+    return value if isinstance(value, list) else []
+
+
 def _nonneg(value: Any) -> int | None:
     number = _int(value)
     return number if number is not None and number >= 0 else None
@@ -125,7 +130,7 @@ def power_mode(data: dict[str, Any]) -> str | None:
     name = _get(data, "power_mode", "name")
     if isinstance(name, str) and name.strip():
         return name.strip().upper()
-    for message in _get(data, "smartctl", "messages") or ():
+    for message in _list(_get(data, "smartctl", "messages")):
         text = _get(message, "string")
         if isinstance(text, str):
             found = _ASLEEP.search(text)
@@ -157,10 +162,10 @@ def _attributes(data: dict[str, Any]) -> tuple[SmartAttribute, ...]:
 
 def _statistic(data: dict[str, Any], page: int, name: str) -> int | None:
     """One ATA device statistic by page and name, None where absent or flagged invalid."""
-    for entry in _get(data, "ata_device_statistics", "pages") or ():
+    for entry in _list(_get(data, "ata_device_statistics", "pages")):
         if _get(entry, "number") != page:
             continue
-        for row in _get(entry, "table") or ():
+        for row in _list(_get(entry, "table")):
             if _get(row, "name") == name and _get(row, "flags", "valid") is not False:
                 return _nonneg(_get(row, "value"))
     return None
